@@ -1,0 +1,120 @@
+//! Lesson 02: an echo server that serves clients one after another, forever.
+//!
+//! From seed 001 §4 (v2). For each client it answers every read with
+//! `收到你的消息` followed by what it read, until the client closes the
+//! connection; then it accepts the next client. While one client is
+//! connected, the next one waits: lesson 03 fixes that with threads.
+//! Start it, then a client in a second terminal:
+//!
+//! ```text
+//! cargo run -p v2-echo-server
+//! cargo run -p v2-echo-client        # or: nc 127.0.0.1 19534
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::Context;
+use course::say;
+
+/// The seed's port, on the loopback address: only programs on this machine
+/// can connect. (The seed binds 0.0.0.0, which lets the whole classroom
+/// network in.)
+const DEFAULT_ADDR: &str = "127.0.0.1:19534";
+
+/// What the server puts before every echo, as the seed does.
+const PREFIX: &str = "收到你的消息";
+
+/// The most one read takes in. The seed reads 1,024 bytes at a time; with
+/// that, a 16 KiB message comes in as 16 reads and goes back as 16 small
+/// replies, and small writes after the first wait for the client's delayed
+/// acknowledgement (Nagle's algorithm): about 40 ms per message. 64 KiB
+/// takes any message of up to 64 KiB in one read, answered in one write.
+const BUF_SIZE: usize = 64 * 1024;
+
+const HELP: &str = "\
+v2-echo-server: a TCP echo server that serves one client at a time (lesson 02)
+
+Usage: v2-echo-server [ADDR]
+
+Answers every read with 收到你的消息 followed by what it read. Serves the next
+client when the current one disconnects. Stop it with Ctrl-C.
+
+Arguments:
+  ADDR  host:port to listen on [default: 127.0.0.1:19534]
+        port 0 lets the system pick a free port
+
+Example:
+  v2-echo-server                     # then: v2-echo-client, or nc 127.0.0.1 19534
+  v2-echo-server 127.0.0.1:0
+";
+
+fn main() -> ExitCode {
+    course::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
+    let addr = course::cli::addr_only(HELP, DEFAULT_ADDR)?;
+
+    // socket() + bind() + listen(128) in one call.
+    let listener =
+        TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
+    course::listening_on(listener.local_addr()?, "v2-echo-client");
+
+    // ANCHOR: accept_loop
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(pair) => pair,
+            // accept fails for reasons that pass: a client that reset before
+            // we took it, or no file descriptors left for a moment. Log it,
+            // pause briefly so a lasting cause doesn't spin the CPU, go on.
+            Err(err) => {
+                say!("accept failed: {err}");
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        say!("{peer} connected");
+        // Serve this client until it leaves. Nobody else is served
+        // meanwhile: the next client waits in the listen backlog.
+        match serve(stream, peer) {
+            Ok(()) => say!("{peer} disconnected"),
+            // One client's failure (a reset, say) ends only its own session.
+            Err(err) => say!("{peer} dropped: {err}"),
+        }
+    }
+    // ANCHOR_END: accept_loop
+}
+
+// ANCHOR: serve
+/// Answers every read from one client until the client closes.
+fn serve(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+    let mut buf = vec![0; BUF_SIZE];
+    // Keeps a character cut between two reads whole (see course::Decoder).
+    let mut decoder = course::Decoder::utf8();
+    loop {
+        let n = match stream.read(&mut buf) {
+            // 0 bytes: the client closed its side. No more data will come.
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            // A signal interrupted the call before any data came: try again.
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        let text = decoder.decode(&buf[..n]);
+        // The read held only the first bytes of a character: the next read
+        // completes it, and we answer then.
+        if text.is_empty() {
+            continue;
+        }
+        say!("{peer} sent {n} bytes: {}", course::preview(&text));
+        // Prefix and text in one write, so a client's single read sees the
+        // whole reply. write_all: one write may send only part of it.
+        let reply = format!("{PREFIX}{text}");
+        stream.write_all(reply.as_bytes())?;
+    }
+}
+// ANCHOR_END: serve

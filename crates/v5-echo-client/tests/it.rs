@@ -1,0 +1,82 @@
+//! v5-echo-client as a real process: interactive, and `--connections`
+//! against the threaded v5 server and the one-at-a-time v2 server.
+
+use testkit::{beside, run, Server};
+
+const EXE: &str = env!("CARGO_BIN_EXE_v5-echo-client");
+
+/// The milliseconds in each `connection N: answered after X ms` line.
+fn answer_times(stdout: &str) -> Vec<u64> {
+    let mut times: Vec<u64> = stdout
+        .lines()
+        .filter_map(|line| line.split("answered after").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect();
+    times.sort_unstable();
+    times
+}
+
+#[test]
+fn interactive_lines_are_answered() {
+    let server = Server::start(&beside(EXE, "v5-echo-server"));
+    let done = run(EXE, &[&server.addr_arg()], "one\n二\n".as_bytes());
+    done.expect_code(0);
+    assert_eq!(done.stdout, "收到你的消息one\n收到你的消息二\n");
+}
+
+#[test]
+fn the_threaded_server_answers_fifty_connections_at_once() {
+    let server = Server::start(&beside(EXE, "v5-echo-server"));
+    let hold = 5.0;
+    let done = run(
+        EXE,
+        &[&server.addr_arg(), "--connections", "50", "--hold", "5"],
+        b"",
+    );
+    done.expect_code(0);
+    for id in 1..=50 {
+        let reply = format!("收到你的消息hello from connection {id}");
+        if !done.stdout.contains(&reply) {
+            done.fail(&format!("no {reply:?}"));
+        }
+    }
+    let times = answer_times(&done.stdout);
+    assert_eq!(times.len(), 50);
+    // Every connection stays open for 5 s after its answer, so if all were
+    // answered within 5 s of the start, all were served while all were open.
+    let last = times[times.len() - 1];
+    if last as f64 >= hold * 1000.0 {
+        done.fail("some connection waited for another to leave");
+    }
+    assert!(done.stdout.contains("50 of 50 answered"), "{}", done.stdout);
+}
+
+#[test]
+fn the_one_at_a_time_server_answers_one_hold_apart() {
+    let server = Server::start(&beside(EXE, "v2-echo-server"));
+    let done = run(EXE, &[&server.addr_arg(), "-c", "3", "--hold", "0.4"], b"");
+    done.expect_code(0);
+    let times = answer_times(&done.stdout);
+    assert_eq!(times.len(), 3, "{}", done.stdout);
+    // The n-th answer can't come before the n-1 earlier clients have each
+    // held their connection for 0.4 s.
+    for (n, time) in times.iter().enumerate() {
+        if *time < 400 * n as u64 {
+            done.fail(&format!("answer {n} came after only {time} ms"));
+        }
+    }
+}
+
+#[test]
+fn help_bad_arguments_and_failures() {
+    testkit::assert_help(EXE);
+    testkit::assert_bad_args(EXE, &["--connections", "0"], "0");
+    testkit::assert_bad_args(EXE, &["--connections", "1001"], "1001");
+    testkit::assert_bad_args(EXE, &["--connections", "many"], "many");
+    testkit::assert_bad_args(EXE, &["--connections"], "--connections");
+    testkit::assert_bad_args(EXE, &["-c", "2", "--hold", "-1"], "-1");
+    testkit::assert_bad_args(EXE, &["127.0.0.1"], "127.0.0.1");
+    testkit::assert_refused(EXE, &[]);
+    testkit::assert_refused(EXE, &["--connections", "2"]);
+    testkit::assert_unresolvable(EXE, &[]);
+}

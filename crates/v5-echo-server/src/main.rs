@@ -1,0 +1,132 @@
+//! Lesson 03: an echo server with one thread per client, so every client is
+//! served at once.
+//!
+//! From seed 001 §6 (v5), seed 004 §5 and seed 003. The protocol is lesson
+//! 02's (every read is answered with `收到你的消息` and what was read), so
+//! the same clients work against both; the difference is that a client who
+//! stays connected no longer makes the others wait. Start it, then clients
+//! in other terminals:
+//!
+//! ```text
+//! cargo run -p v5-echo-server
+//! cargo run -p v5-echo-client        # or: nc 127.0.0.1 19534
+//! cargo run -p v5-echo-client -- --connections 5
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::Context;
+use course::say;
+
+/// The seed's port, on the loopback address: only programs on this machine
+/// can connect. (The seed binds 0.0.0.0, which lets the whole classroom
+/// network in.)
+const DEFAULT_ADDR: &str = "127.0.0.1:19534";
+
+/// What the server puts before every echo, as the seed does.
+const PREFIX: &str = "收到你的消息";
+
+/// The most one read takes in. The seed reads 1,024 bytes at a time; with
+/// that, a 16 KiB message comes in as 16 reads and goes back as 16 small
+/// replies, and small writes after the first wait for the client's delayed
+/// acknowledgement (Nagle's algorithm): about 40 ms per message. 64 KiB
+/// takes any message of up to 64 KiB in one read, answered in one write.
+const BUF_SIZE: usize = 64 * 1024;
+
+const HELP: &str = "\
+v5-echo-server: a TCP echo server with a thread per client (lesson 03)
+
+Usage: v5-echo-server [ADDR]
+
+Answers every read with 收到你的消息 followed by what it read. Each client is
+served by its own thread, so all are served at once. Stop it with Ctrl-C.
+
+Arguments:
+  ADDR  host:port to listen on [default: 127.0.0.1:19534]
+        port 0 lets the system pick a free port
+
+Example:
+  v5-echo-server                     # then: v5-echo-client, or nc 127.0.0.1 19534
+  v5-echo-server 127.0.0.1:0
+";
+
+fn main() -> ExitCode {
+    course::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
+    let addr = course::cli::addr_only(HELP, DEFAULT_ADDR)?;
+
+    // socket() + bind() + listen(128) in one call.
+    let listener =
+        TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
+    course::listening_on(listener.local_addr()?, "v5-echo-client");
+
+    // ANCHOR: accept_loop
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(pair) => pair,
+            // accept fails for reasons that pass: a client that reset before
+            // we took it, or no file descriptors left for a moment. Log it,
+            // pause briefly so a lasting cause doesn't spin the CPU, go on.
+            Err(err) => {
+                say!("accept failed: {err}");
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        say!("{peer} connected");
+        // Hand the client to a thread of its own and go straight back to
+        // accept(): a client that is slow, silent or never reads blocks
+        // only its own thread. `thread::spawn` would panic if the system
+        // refused a new thread; Builder::spawn returns the error instead.
+        let spawned =
+            thread::Builder::new()
+                .name(format!("client {peer}"))
+                .spawn(move || match serve(stream, peer) {
+                    Ok(()) => say!("{peer} disconnected"),
+                    // One client's failure (a reset, say) ends only its thread.
+                    Err(err) => say!("{peer} dropped: {err}"),
+                });
+        // No thread: the closure, and the socket in it, were dropped, which
+        // closes the connection. The server goes on with the next client.
+        if let Err(err) = spawned {
+            say!("{peer} turned away: cannot start a thread: {err}");
+        }
+    }
+    // ANCHOR_END: accept_loop
+}
+
+// ANCHOR: serve
+/// Answers every read from one client until the client closes.
+fn serve(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+    let mut buf = vec![0; BUF_SIZE];
+    // Keeps a character cut between two reads whole (see course::Decoder).
+    let mut decoder = course::Decoder::utf8();
+    loop {
+        let n = match stream.read(&mut buf) {
+            // 0 bytes: the client closed its side. No more data will come.
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            // A signal interrupted the call before any data came: try again.
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        let text = decoder.decode(&buf[..n]);
+        // The read held only the first bytes of a character: the next read
+        // completes it, and we answer then.
+        if text.is_empty() {
+            continue;
+        }
+        say!("{peer} sent {n} bytes: {}", course::preview(&text));
+        // Prefix and text in one write, so a client's single read sees the
+        // whole reply. write_all: one write may send only part of it.
+        let reply = format!("{PREFIX}{text}");
+        stream.write_all(reply.as_bytes())?;
+    }
+}
+// ANCHOR_END: serve

@@ -1,0 +1,200 @@
+//! v5-echo-server as a real process over 127.0.0.1: the seed's protocol,
+//! a thread per client, and the contract's error exits.
+
+use std::io::{ErrorKind, Read, Write};
+use std::time::Duration;
+
+use testkit::{exchange, Server};
+
+const EXE: &str = env!("CARGO_BIN_EXE_v5-echo-server");
+
+#[test]
+fn answers_every_message_and_logs_each_client() {
+    let server = Server::start(EXE);
+    let mut stream = server.connect();
+    let me = stream.local_addr().expect("local addr");
+    assert_eq!(exchange(&mut stream, "hello\n"), "收到你的消息hello\n");
+    assert_eq!(exchange(&mut stream, "你好\n"), "收到你的消息你好\n");
+    drop(stream);
+    server
+        .process
+        .wait_for_stdout(&format!("{me} disconnected"));
+    let log = server.process.stdout();
+    assert!(log.contains(&format!("{me} connected")), "{log}");
+    assert!(
+        log.contains(&format!("{me} sent 6 bytes: \"hello\\n\"")),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_character_cut_between_two_reads_is_echoed_whole() {
+    let server = Server::start(EXE);
+    testkit::assert_split_character_echoed(&mut server.connect(), "收到你的消息");
+}
+
+#[test]
+fn bad_clients_do_not_stop_the_server() {
+    let server = Server::start(EXE);
+
+    // Bytes that are not UTF-8 come back as U+FFFD.
+    let mut garbage = server.connect();
+    assert_eq!(
+        String::from_utf8_lossy(&{
+            garbage.write_all(b"\xff\xfe bad\n").expect("send");
+            testkit::read_until(&mut garbage, b"\n", 1024)
+        }),
+        "收到你的消息\u{FFFD}\u{FFFD} bad\n"
+    );
+    drop(garbage);
+
+    // A client that resets the connection.
+    let mut rude = server.connect();
+    assert_eq!(exchange(&mut rude, "bye\n"), "收到你的消息bye\n");
+    testkit::reset(rude);
+
+    // A client that half-closes: it still gets its answer.
+    let mut polite = server.connect();
+    polite.write_all(b"last words\n").expect("send");
+    polite
+        .shutdown(std::net::Shutdown::Write)
+        .expect("shutdown");
+    let mut all = String::new();
+    polite.read_to_string(&mut all).expect("read to the end");
+    assert_eq!(all, "收到你的消息last words\n");
+
+    let mut next = server.connect();
+    assert_eq!(
+        exchange(&mut next, "still there?\n"),
+        "收到你的消息still there?\n"
+    );
+}
+
+#[test]
+fn help_and_bad_arguments() {
+    testkit::assert_help(EXE);
+    testkit::assert_bad_args(EXE, &["19534"], "19534");
+    testkit::assert_bad_args(EXE, &["127.0.0.1:port"], "127.0.0.1:port");
+    testkit::assert_bad_args(EXE, &["--port", "1"], "--port");
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line() {
+    testkit::assert_port_in_use(EXE);
+}
+
+#[test]
+fn listens_on_ipv6_loopback_when_asked() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED: this machine has no IPv6 loopback");
+        return;
+    }
+    let server = Server::start_with(EXE, &["[::1]:0"]);
+    assert!(server.addr.is_ipv6());
+    assert_eq!(exchange(&mut server.connect(), "v6\n"), "收到你的消息v6\n");
+}
+
+#[test]
+fn fifty_clients_are_served_at_once() {
+    let server = Server::start(EXE);
+    // All fifty connect and send before any is read from or closed: a
+    // server that served one client at a time could answer only the first.
+    let mut clients: Vec<_> = (0..50).map(|_| server.connect()).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        client
+            .write_all(format!("client {i}\n").as_bytes())
+            .expect("send");
+    }
+    for (i, client) in clients.iter_mut().enumerate().rev() {
+        let reply = testkit::read_until(client, b"\n", 1024);
+        assert_eq!(
+            String::from_utf8_lossy(&reply),
+            format!("收到你的消息client {i}\n")
+        );
+    }
+}
+
+#[test]
+fn a_client_that_never_reads_stalls_nobody_else() {
+    let server = Server::start(EXE);
+    // A megabyte without a pause, and never a read: this client's thread
+    // blocks writing its replies once the buffers are full.
+    let mut hog = server.connect();
+    hog.set_write_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0;
+    while sent < 1 << 20 {
+        match hog.write(&chunk) {
+            Ok(n) => sent += n,
+            // Both directions' buffers are full: the server is blocked on us.
+            Err(err)
+                if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                break
+            }
+            Err(err) => panic!("send: {err}"),
+        }
+    }
+    let mut other = server.connect();
+    assert_eq!(exchange(&mut other, "anyone?\n"), "收到你的消息anyone?\n");
+    drop(hog);
+    assert_eq!(exchange(&mut other, "still\n"), "收到你的消息still\n");
+}
+
+#[test]
+fn a_thousand_connections_at_once_and_still_answering() {
+    let server = Server::start(EXE);
+    let mut clients: Vec<_> = (0..1000).map(|_| server.connect()).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        client.write_all(format!("{i}\n").as_bytes()).expect("send");
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        let reply = testkit::read_until(client, b"\n", 1024);
+        assert_eq!(
+            String::from_utf8_lossy(&reply),
+            format!("收到你的消息{i}\n")
+        );
+    }
+    // Half of them leave abruptly, half politely.
+    for (i, client) in clients.into_iter().enumerate() {
+        if i % 2 == 0 {
+            testkit::reset(client);
+        }
+    }
+    let mut late = server.connect();
+    assert_eq!(
+        exchange(&mut late, "after the crowd\n"),
+        "收到你的消息after the crowd\n"
+    );
+}
+
+#[test]
+fn a_client_written_like_the_seed_works_unchanged() {
+    // The seed's v5 client sends text without a newline and makes one
+    // recv(1024). This is that shape, written here in Python.
+    let server = Server::start(EXE);
+    let script = "import socket, sys\n\
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n\
+        s.settimeout(10)\n\
+        s.connect(('127.0.0.1', int(sys.argv[1])))\n\
+        s.send('你好'.encode('utf8'))\n\
+        print(s.recv(1024).decode('utf8'))\n\
+        s.close()\n";
+    let port = server.addr.port().to_string();
+    let output = match std::process::Command::new("python3")
+        .args(["-c", script, &port])
+        .output()
+    {
+        Ok(output) => output,
+        Err(err) => {
+            eprintln!("SKIPPED: python3 is not installed ({err})");
+            return;
+        }
+    };
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "收到你的消息你好\n"
+    );
+}
