@@ -58,7 +58,7 @@ fn run() -> anyhow::Result<()> {
     // completes it in the backlog) but does not answer; say so after a while.
     stream.set_read_timeout(Some(PATIENCE))?;
 
-    let interactive = io::stdin().is_terminal();
+    let at_terminal = io::stdin().is_terminal();
     let mut input = io::stdin().lock();
     let mut out = io::stdout().lock();
     let mut line = Vec::new();
@@ -67,7 +67,7 @@ fn run() -> anyhow::Result<()> {
 
     // ANCHOR: lockstep
     loop {
-        if interactive {
+        if at_terminal {
             eprint!("message (empty line quits): ");
         }
         line.clear();
