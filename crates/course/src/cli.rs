@@ -115,7 +115,7 @@ pub fn parse_addr(value: OsString) -> Result<String, UsageError> {
         ))
     };
     let Some((host, port)) = text.rsplit_once(':') else {
-        return Err(bad("no port"));
+        return Err(bad("no ':' between host and port"));
     };
     if port.is_empty() {
         return Err(bad("no port"));

@@ -56,5 +56,10 @@ pub fn print_line(args: fmt::Arguments<'_>) {
 pub fn listening_on(addr: SocketAddr, client: &str) {
     say!("listening on {addr}");
     let (ip, port) = (addr.ip(), addr.port());
-    say!("connect with: cargo run -p {client} -- {addr}   (or: nc {ip} {port})");
+    // Quote an IPv6 address: some shells (zsh) read `[::1]` as a pattern.
+    let arg = match addr {
+        SocketAddr::V4(_) => addr.to_string(),
+        SocketAddr::V6(_) => format!("'{addr}'"),
+    };
+    say!("connect with: cargo run -p {client} -- {arg}   (or: nc {ip} {port})");
 }

@@ -175,7 +175,10 @@ fn crowd(addr: &str, count: usize, hold: Duration) -> anyhow::Result<()> {
         .with_context(|| format!("cannot resolve {addr}"))?
         .next()
         .with_context(|| format!("{addr} has no address"))?;
-    say!("opening {count} connections to {target}, each held {hold:?} after its answer");
+    eprintln!(
+        "opening {count} connections to {target}, each held {}s after its answer",
+        hold.as_secs_f64()
+    );
     // A one-at-a-time server makes the last connection wait for all the
     // others' holds: give it that long, and some more.
     let patience = hold * u32::try_from(count)? + Duration::from_secs(10);
@@ -235,7 +238,10 @@ fn visit(
     let mut reply = Vec::new();
     let mut buf = [0; 512];
     while !reply.contains(&b'\n') && reply.len() < 4096 {
-        match stream.read(&mut buf)? {
+        let n = stream
+            .read(&mut buf)
+            .with_context(|| format!("no answer from {target}"))?;
+        match n {
             0 => bail!("the server closed the connection before it answered"),
             n => reply.extend_from_slice(&buf[..n]),
         }
