@@ -10,21 +10,7 @@ const EXE: &str = env!("CARGO_BIN_EXE_v2-echo-server");
 
 #[test]
 fn answers_every_message_and_logs_each_client() {
-    let server = Server::start(EXE);
-    let mut stream = server.connect();
-    let me = stream.local_addr().expect("local addr");
-    assert_eq!(exchange(&mut stream, "hello\n"), "收到你的消息hello\n");
-    assert_eq!(exchange(&mut stream, "你好\n"), "收到你的消息你好\n");
-    drop(stream);
-    server
-        .process
-        .wait_for_stdout(&format!("{me} disconnected"));
-    let log = server.process.stdout();
-    assert!(log.contains(&format!("{me} connected")), "{log}");
-    assert!(
-        log.contains(&format!("{me} sent 6 bytes: \"hello\\n\"")),
-        "{log}"
-    );
+    testkit::echo::answers_every_message_and_logs_each_client(EXE);
 }
 
 #[test]
@@ -69,39 +55,7 @@ fn a_character_cut_between_two_reads_is_echoed_whole() {
 
 #[test]
 fn bad_clients_do_not_stop_the_server() {
-    let server = Server::start(EXE);
-
-    // Bytes that are not UTF-8 come back as U+FFFD.
-    let mut garbage = server.connect();
-    assert_eq!(
-        String::from_utf8_lossy(&{
-            garbage.write_all(b"\xff\xfe bad\n").expect("send");
-            testkit::read_until(&mut garbage, b"\n", 1024)
-        }),
-        "收到你的消息\u{FFFD}\u{FFFD} bad\n"
-    );
-    drop(garbage);
-
-    // A client that resets the connection.
-    let mut rude = server.connect();
-    assert_eq!(exchange(&mut rude, "bye\n"), "收到你的消息bye\n");
-    testkit::reset(rude);
-
-    // A client that half-closes: it still gets its answer.
-    let mut polite = server.connect();
-    polite.write_all(b"last words\n").expect("send");
-    polite
-        .shutdown(std::net::Shutdown::Write)
-        .expect("shutdown");
-    let mut all = String::new();
-    polite.read_to_string(&mut all).expect("read to the end");
-    assert_eq!(all, "收到你的消息last words\n");
-
-    let mut next = server.connect();
-    assert_eq!(
-        exchange(&mut next, "still there?\n"),
-        "收到你的消息still there?\n"
-    );
+    testkit::echo::bad_clients_do_not_stop_the_server(EXE);
 }
 
 #[test]
@@ -119,11 +73,5 @@ fn a_port_in_use_is_one_clear_line() {
 
 #[test]
 fn listens_on_ipv6_loopback_when_asked() {
-    if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED: this machine has no IPv6 loopback");
-        return;
-    }
-    let server = Server::start_with(EXE, &["[::1]:0"]);
-    assert!(server.addr.is_ipv6());
-    assert_eq!(exchange(&mut server.connect(), "v6\n"), "收到你的消息v6\n");
+    testkit::echo::listens_on_ipv6_loopback_when_asked(EXE);
 }
