@@ -535,3 +535,27 @@ pub fn beside(exe: &str, program: &str) -> String {
     );
     path.to_string_lossy().into_owned()
 }
+
+/// Connects with a receive buffer as small as the system allows, for a
+/// client that will stop reading: the server's writes to it then block
+/// after a few kilobytes instead of a few megabytes.
+pub fn connect_with_small_receive_buffer(addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap_or_else(|err| panic!("socket: {err}"));
+    socket
+        .set_recv_buffer_size(1024)
+        .unwrap_or_else(|err| panic!("SO_RCVBUF: {err}"));
+    socket
+        .connect_timeout(&addr.into(), TIMEOUT)
+        .unwrap_or_else(|err| panic!("cannot connect to {addr}: {err}"));
+    let stream = TcpStream::from(socket);
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
+        .unwrap_or_else(|err| panic!("cannot set timeouts: {err}"));
+    stream
+}
