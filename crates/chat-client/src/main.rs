@@ -1,0 +1,162 @@
+//! Lesson 04: the chat room's client. One thread sends what you type; another
+//! prints what the room says, whenever it says it.
+//!
+//! From seed 000 (聊天室的demo, 客户端). A chat client can't be lockstep like
+//! the echo clients: messages from others arrive while you are typing. So,
+//! as in the seed, a sending thread and a receiving thread share the
+//! connection. Start the server, then a client in each of two terminals:
+//!
+//! ```text
+//! cargo run -p chat-server
+//! cargo run -p chat-client
+//! ```
+
+use std::io::{self, BufRead, Read, Write};
+use std::net::TcpStream;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::Context;
+
+/// Where the chat server listens by default (the seed's port).
+const DEFAULT_ADDR: &str = "127.0.0.1:9999";
+
+/// After we said QUIT, how long to wait for the server's last words.
+const GOODBYE_WAIT: Duration = Duration::from_secs(5);
+
+const HELP: &str = "\
+chat-client: join a chat room (lesson 04)
+
+Usage: chat-client [ADDR]
+
+The first line you type is your nickname; every other line goes to the
+room. /who lists who is here; QUIT (or the end of input, Ctrl-D) leaves.
+
+Arguments:
+  ADDR  host:port of the chat server [default: 127.0.0.1:9999]
+
+Example:
+  chat-client
+  printf 'alice\\nhello everyone\\n' | chat-client 127.0.0.1:9999
+";
+
+fn main() -> ExitCode {
+    course::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
+    let addr = course::cli::addr_only(HELP, DEFAULT_ADDR)?;
+
+    let mut stream =
+        TcpStream::connect(&addr).with_context(|| format!("cannot connect to {addr}"))?;
+    eprintln!("connected to {}", stream.peer_addr()?);
+
+    // ANCHOR: threads
+    // Set once we have said QUIT: from then on, the server closing the
+    // connection is the expected end, not a failure.
+    let said_goodbye = Arc::new(AtomicBool::new(false));
+
+    // The receiving thread gets its own handle on the same socket.
+    let incoming = stream.try_clone().context("cannot clone the socket")?;
+    let receiver = {
+        let said_goodbye = Arc::clone(&said_goodbye);
+        thread::Builder::new()
+            .name("receiver".into())
+            .spawn(move || receive(incoming, &said_goodbye))
+            .context("cannot start the receiving thread")?
+    };
+
+    // This thread sends: every line typed (or piped) goes to the server.
+    send(&mut stream, &said_goodbye)?;
+
+    // We said goodbye; the receiver prints the room's last words and ends
+    // when the server closes the connection.
+    match receiver.join() {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!("the receiving thread panicked"),
+    }
+    // ANCHOR_END: threads
+}
+
+// ANCHOR: send
+/// Sends stdin to the server line by line; at `QUIT` or the end of input,
+/// says goodbye.
+fn send(stream: &mut TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<()> {
+    let mut line = Vec::new();
+    let mut input = io::stdin().lock();
+    loop {
+        line.clear();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .context("cannot read stdin")?;
+        // End of input: leave as if we had typed QUIT.
+        if n == 0 {
+            line.extend_from_slice(b"QUIT\n");
+        }
+        // The server reads lines: every message ends with a newline. (The
+        // seed sends none, so two quick messages can arrive as one.)
+        if !line.ends_with(b"\n") {
+            line.push(b'\n');
+        }
+        let quitting = line.trim_ascii().eq_ignore_ascii_case(b"QUIT");
+        if quitting {
+            // Before the write: the server may close as soon as it reads it.
+            said_goodbye.store(true, Ordering::SeqCst);
+        }
+        // write_all: the whole line, however many writes it takes.
+        if let Err(err) = stream.write_all(&line) {
+            // The server went away; the receiving thread says so and ends.
+            if quitting {
+                return Ok(());
+            }
+            return Err(err).context("cannot send");
+        }
+        if quitting {
+            return Ok(());
+        }
+    }
+}
+// ANCHOR_END: send
+
+// ANCHOR: receive
+/// Prints everything the server sends until it closes the connection.
+fn receive(mut stream: TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<()> {
+    let mut buf = vec![0; 16 * 1024];
+    let mut decoder = course::Decoder::utf8();
+    let mut out = io::stdout();
+    loop {
+        if said_goodbye.load(Ordering::SeqCst) {
+            // Don't wait forever for a server that never closes.
+            stream.set_read_timeout(Some(GOODBYE_WAIT))?;
+        }
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            // After QUIT, a reset or a silent server is just the end.
+            Err(_) if said_goodbye.load(Ordering::SeqCst) => 0,
+            Err(err) => lost_server(&format!("the connection broke: {err}")),
+        };
+        if n == 0 {
+            out.write_all(decoder.finish().as_bytes())?;
+            out.flush()?;
+            if said_goodbye.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            lost_server("the server closed the connection");
+        }
+        out.write_all(decoder.decode(&buf[..n]).as_bytes())?;
+        out.flush()?;
+    }
+}
+// ANCHOR_END: receive
+
+/// The server went away while we were still in the room. The sending
+/// thread may be waiting for a line from the keyboard, so the receiving
+/// thread ends the whole program, with the failure status.
+fn lost_server(why: &str) -> ! {
+    eprintln!("chat-client: error: {why}");
+    std::process::exit(1);
+}

@@ -1,0 +1,463 @@
+//! Lesson 04: a chat room. Everyone picks a nickname, every line anyone
+//! sends goes to everyone with the sender's name and the time, and nobody,
+//! however badly behaved, can stall or crash the room.
+//!
+//! From seed 000 (聊天室的demo). Like the seed, a thread reads from each
+//! client; unlike it, each client also gets a writer thread fed by a bounded
+//! outbox, so a client that stops reading is cut off instead of blocking the
+//! broadcast. Lines end with a newline, so `nc` is a client too. Start the
+//! server, then a client in each of two or three more terminals:
+//!
+//! ```text
+//! cargo run -p chat-server
+//! cargo run -p chat-client           # or: nc 127.0.0.1 9999
+//! ```
+
+mod room;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use course::cli::{Arg, Args};
+use course::{say, UsageError};
+
+use room::{Message, Refusal, Room};
+
+/// The seed's address and port.
+const DEFAULT_ADDR: &str = "127.0.0.1:9999";
+
+/// The seed's greeting, with its English beside it.
+const GREETING: &str = "连接成功!,请输入昵称 (connected: please type a nickname)\n";
+
+/// The longest line accepted, in bytes. Longer lines are refused, and the
+/// server never holds more than this much of one.
+const MAX_LINE: usize = 4096;
+
+/// The longest nickname, in characters.
+const MAX_NICK: usize = 32;
+
+/// How many messages may wait for one client. A client that lets this many
+/// pile up is not reading; it is cut off.
+const OUTBOX: usize = 64;
+
+const HELP: &str = "\
+chat-server: a multi-user chat room (lesson 04)
+
+Usage: chat-server [ADDR] [OPTIONS]
+
+Clients send lines: the first is their nickname, the others go to everyone.
+`/who` lists who is here; `QUIT` leaves. Any line-based client works: the
+lesson's chat-client, or nc.
+
+Arguments:
+  ADDR  host:port to listen on [default: 127.0.0.1:9999]
+        port 0 lets the system pick a free port
+
+Options:
+      --max-clients N        most connections at once [default: 1000]
+      --nick-timeout SECS    time to choose a nickname [default: 20]
+      --write-timeout SECS   longest a client may block one write [default: 5]
+  -h, --help                 print this help
+
+Example:
+  chat-server                        # then, in other terminals: chat-client
+  chat-server 127.0.0.1:0 --max-clients 30
+";
+
+/// What the command line asked for.
+struct Options {
+    addr: String,
+    settings: Settings,
+}
+
+/// The limits every client thread needs to know.
+#[derive(Clone, Copy)]
+struct Settings {
+    max_clients: usize,
+    nick_timeout: Duration,
+    write_timeout: Duration,
+}
+
+fn main() -> ExitCode {
+    course::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
+    let Options { addr, settings } = parse_args()?;
+
+    let listener =
+        TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
+    course::listening_on(listener.local_addr()?, "chat-client");
+
+    // ANCHOR: accept_loop
+    // The room is shared by every client's threads: Arc to share it, a
+    // Mutex inside it to change it one thread at a time.
+    let room = Arc::new(Room::default());
+    // Connections being served, to keep the total bounded.
+    let connections = Arc::new(AtomicUsize::new(0));
+    loop {
+        let (mut stream, peer) = match listener.accept() {
+            Ok(pair) => pair,
+            Err(err) => {
+                say!("accept failed: {err}");
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        // Only this thread adds connections, so the count can't pass the
+        // limit between this check and the increment.
+        if connections.load(Ordering::SeqCst) >= settings.max_clients {
+            say!("{peer} turned away: the room is full");
+            // A fresh socket's send buffer is empty: this short write does
+            // not block. Dropping the stream closes the connection.
+            let _ =
+                stream.write_all("聊天室已满 (the room is full), try later\n".as_bytes());
+            continue;
+        }
+        connections.fetch_add(1, Ordering::SeqCst);
+        say!("{peer} connected");
+        let room = Arc::clone(&room);
+        let count = Arc::clone(&connections);
+        let spawned =
+            thread::Builder::new()
+                .name(format!("reader {peer}"))
+                .spawn(move || {
+                    match serve(stream, peer, &room, settings) {
+                        Ok(()) => say!("{peer} disconnected"),
+                        Err(err) => say!("{peer} dropped: {err}"),
+                    }
+                    count.fetch_sub(1, Ordering::SeqCst);
+                });
+        if let Err(err) = spawned {
+            say!("{peer} turned away: cannot start a thread: {err}");
+            // The closure was dropped without running: undo its count.
+            connections.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    // ANCHOR_END: accept_loop
+}
+
+// ANCHOR: serve
+/// One client's whole visit: choose a nickname, then chat until `QUIT`, the
+/// end of the connection, or being cut off.
+fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    room: &Arc<Room>,
+    settings: Settings,
+) -> io::Result<()> {
+    // Until it has joined, the client is answered directly; a write that
+    // cannot go through within the timeout ends the visit.
+    stream.set_write_timeout(Some(settings.write_timeout))?;
+    stream.write_all(GREETING.as_bytes())?;
+
+    // The whole handshake has one deadline: a client that trickles a byte
+    // at a time cannot hold its connection open forever.
+    let mut reader = BufReader::new(ClientReader {
+        stream: stream.try_clone()?,
+        deadline: Some(Instant::now() + settings.nick_timeout),
+    });
+    let Some((id, nick, inbox)) = choose_nick(&mut stream, &mut reader, room)? else {
+        return Ok(()); // The client left before choosing a nickname.
+    };
+    reader.get_mut().deadline = None;
+    stream.set_read_timeout(None)?;
+    say!("{peer} is {nick:?}");
+
+    // From now on only the writer thread writes to this client, taking
+    // messages from its outbox in order.
+    let writer = {
+        let room = Arc::clone(room);
+        thread::Builder::new()
+            .name(format!("writer {peer}"))
+            .spawn(move || write_messages(stream, inbox, &room, id))
+    };
+    if let Err(err) = writer {
+        room.leave(id);
+        return Err(err);
+    }
+
+    let here = room.nicks().join(", ");
+    room.tell(id, format!("* 欢迎 {nick}! (welcome) here: {here}. /who lists who is here, QUIT leaves.\n"));
+    room.broadcast(format!("* {nick} 加入了聊天室 ({nick} joined)\n"));
+
+    let ending = chat(&mut reader, room, id, &nick);
+    // Whoever removes the member announces it: the writer thread may have
+    // done so already, if it cut the client off.
+    let why = match &ending {
+        Ok(why) => why.to_string(),
+        Err(err) => err.to_string(),
+    };
+    if let Some(nick) = room.leave(id) {
+        room.broadcast(left(&nick, &why));
+    }
+    ending.map(|_| ())
+}
+
+/// Reads nickname lines until one is free, and joins the room with it.
+/// Returns the member's id, nickname and the receiving end of its outbox, or
+/// `None` if the client left first.
+fn choose_nick(
+    stream: &mut TcpStream,
+    reader: &mut BufReader<ClientReader>,
+    room: &Room,
+) -> io::Result<Option<(u64, String, Receiver<Message>)>> {
+    let mut line = Vec::new();
+    loop {
+        let nick = match read_line(reader, &mut line) {
+            Ok(Line::Text(nick)) => nick,
+            Ok(Line::TooLong) => {
+                stream.write_all(b"! nickname too long, try another\n")?;
+                continue;
+            }
+            Ok(Line::End) => return Ok(None),
+            Err(err) if err.kind() == io::ErrorKind::TimedOut => {
+                let _ = stream.write_all(b"! too slow: no nickname in time, bye\n");
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
+        if nick.eq_ignore_ascii_case("QUIT") {
+            return Ok(None);
+        }
+        if let Err(why) = check_nick(&nick) {
+            stream.write_all(format!("! {why}, try another\n").as_bytes())?;
+            continue;
+        }
+        // A bounded outbox: OUTBOX messages at most wait for this client.
+        let (outbox, inbox) = sync_channel(OUTBOX);
+        match room.join(&nick, outbox, stream.try_clone()?) {
+            Ok(id) => return Ok(Some((id, nick, inbox))),
+            Err(Refusal::Taken) => {
+                let answer = format!("! 昵称已被占用 ({nick} is taken), try another\n");
+                stream.write_all(answer.as_bytes())?;
+            }
+        }
+    }
+}
+
+/// Passes the client's lines to the room until it leaves; returns why.
+fn chat(
+    reader: &mut impl BufRead,
+    room: &Room,
+    id: u64,
+    nick: &str,
+) -> io::Result<&'static str> {
+    let mut line = Vec::new();
+    loop {
+        match read_line(reader, &mut line)? {
+            Line::End => return Ok("connection closed"),
+            Line::TooLong => room.tell(
+                id,
+                format!("! line too long (over {MAX_LINE} bytes): not sent\n"),
+            ),
+            Line::Text(text) if text.eq_ignore_ascii_case("QUIT") => {
+                room.tell(id, "* 再见 (bye)\n".to_string());
+                return Ok("QUIT");
+            }
+            Line::Text(text) if text == "/who" => {
+                let here = room.nicks().join(", ");
+                room.tell(id, format!("* 在线 (here): {here}\n"));
+            }
+            Line::Text(text) if text.trim().is_empty() => {}
+            Line::Text(text) => {
+                say!("{nick}: {}", course::preview(&text));
+                room.broadcast(format!("[{}] {nick}: {text}\n", clock()));
+            }
+        }
+    }
+}
+// ANCHOR_END: serve
+
+/// A line read from a client.
+enum Line {
+    /// A whole line, decoded and cleaned, without its newline.
+    Text(String),
+    /// A line longer than MAX_LINE; it was read and thrown away.
+    TooLong,
+    /// The client closed the connection.
+    End,
+}
+
+/// Reads one line, holding at most MAX_LINE bytes of it.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Line> {
+    line.clear();
+    let n = reader
+        .by_ref()
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', line)?;
+    if n == 0 {
+        return Ok(Line::End);
+    }
+    if line.len() > MAX_LINE && !line.ends_with(b"\n") {
+        // Skip the rest of the line, MAX_LINE bytes at a time.
+        loop {
+            line.clear();
+            let n = reader
+                .by_ref()
+                .take(MAX_LINE as u64)
+                .read_until(b'\n', line)?;
+            if n == 0 || line.ends_with(b"\n") {
+                return Ok(Line::TooLong);
+            }
+        }
+    }
+    // A line ends at '\n'; telnet and Windows tools put '\r' before it. A
+    // last line without '\n' before the connection closed still counts.
+    let text = line.strip_suffix(b"\n").unwrap_or(line);
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    Ok(Line::Text(clean(&String::from_utf8_lossy(text))))
+}
+
+/// Replaces control characters with U+FFFD, so that nobody's bytes can
+/// move another user's cursor, clear their screen or ring their bell.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Why a nickname can't be used, if it can't.
+fn check_nick(nick: &str) -> Result<(), &'static str> {
+    if nick.trim().is_empty() {
+        return Err("昵称不能为空 (the nickname is empty)");
+    }
+    if nick.chars().count() > MAX_NICK {
+        return Err("昵称太长 (the nickname is longer than 32 characters)");
+    }
+    if nick.contains('\u{FFFD}') || nick != nick.trim() {
+        return Err(
+            "昵称含有控制字符或首尾空白 (control characters or spaces at the ends)",
+        );
+    }
+    Ok(())
+}
+
+/// The announcement that someone left, the seed's words with English beside.
+fn left(nick: &str, why: &str) -> String {
+    format!("* {nick}已经离开了 ({nick} left: {why})\n")
+}
+
+/// The time of day in UTC as HH:MM:SS. (Local time needs the system's time
+/// zone rules: a crate such as chrono reads them. See the exercises.)
+fn clock() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (h, m, s) = (seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    format!("{h:02}:{m:02}:{s:02}")
+}
+
+/// The client's socket as the reader sees it: while `deadline` is set, no
+/// read may end after it.
+struct ClientReader {
+    stream: TcpStream,
+    deadline: Option<Instant>,
+}
+
+impl Read for ClientReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no nickname in time",
+                ));
+            }
+            self.stream.set_read_timeout(Some(left))?;
+        }
+        match self.stream.read(buf) {
+            // Unix reports a read timeout as WouldBlock: call it what it is.
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no nickname in time",
+            )),
+            other => other,
+        }
+    }
+}
+
+/// Reads the command line into [`Options`].
+fn parse_args() -> Result<Options, UsageError> {
+    let mut args = Args::from_env(HELP);
+    let mut addr = None;
+    let mut settings = Settings {
+        max_clients: 1000,
+        nick_timeout: Duration::from_secs(20),
+        write_timeout: Duration::from_secs(5),
+    };
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("max-clients") => {
+                settings.max_clients = args.value("--max-clients")?;
+                if settings.max_clients == 0 {
+                    return Err(UsageError(
+                        "invalid value \"0\" for --max-clients: expected at least 1"
+                            .into(),
+                    ));
+                }
+            }
+            Arg::Long("nick-timeout") => {
+                settings.nick_timeout =
+                    seconds(args.value("--nick-timeout")?, "--nick-timeout")?;
+            }
+            Arg::Long("write-timeout") => {
+                settings.write_timeout =
+                    seconds(args.value("--write-timeout")?, "--write-timeout")?;
+            }
+            Arg::Value(value) if addr.is_none() => {
+                addr = Some(course::cli::parse_addr(value)?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Options {
+        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+        settings,
+    })
+}
+
+/// A positive number of seconds, at most an hour, as a Duration.
+fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid value \"{value}\" for {name}: expected more than 0 and at most 3600"
+            ))
+        })
+}
+
+/// Sends what arrives in the client's outbox, in order, until the client
+/// has left the room (the outbox is then dropped) or stops taking data.
+/// Runs on the client's writer thread.
+fn write_messages(mut stream: TcpStream, inbox: Receiver<Message>, room: &Room, id: u64) {
+    for message in inbox {
+        // The write timeout (set during the handshake) bounds how long a
+        // client that doesn't read can keep this thread waiting.
+        if let Err(err) = stream.write_all(message.as_bytes()) {
+            if let Some(nick) = room.leave(id) {
+                room.broadcast(left(&nick, &format!("cut off: {err}")));
+            }
+            break;
+        }
+    }
+    // Either way the visit is over: the client sees the end of the stream,
+    // and the reader thread, if still reading, sees it too.
+    let _ = stream.shutdown(Shutdown::Both);
+}
