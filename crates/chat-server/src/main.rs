@@ -185,7 +185,8 @@ fn serve(
     }
 
     let here = room.nicks().join(", ");
-    room.tell(id, format!("* 欢迎 {nick}! (welcome) here: {here}. /who lists who is here, QUIT leaves.\n"));
+    room.tell(id, format!("* 欢迎 {nick}! (welcome) here: {here}\n"));
+    room.tell(id, "* /who lists who is here, QUIT leaves\n".to_string());
     room.broadcast(format!("* {nick} 加入了聊天室 ({nick} joined)\n"));
 
     let ending = chat(&mut reader, room, id, &nick);
