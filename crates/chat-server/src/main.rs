@@ -201,7 +201,9 @@ fn serve(
     }
     ending.map(|_| ())
 }
+// ANCHOR_END: serve
 
+// ANCHOR: choose_nick
 /// Reads nickname lines until one is free, and joins the room with it.
 /// Returns the member's id, nickname and the receiving end of its outbox, or
 /// `None` if the client left first.
@@ -244,6 +246,9 @@ fn choose_nick(
     }
 }
 
+// ANCHOR_END: choose_nick
+
+// ANCHOR: chat
 /// Passes the client's lines to the room until it leaves; returns why.
 fn chat(
     reader: &mut impl BufRead,
@@ -275,7 +280,7 @@ fn chat(
         }
     }
 }
-// ANCHOR_END: serve
+// ANCHOR_END: chat
 
 /// A line read from a client.
 enum Line {
@@ -287,6 +292,7 @@ enum Line {
     End,
 }
 
+// ANCHOR: read_line
 /// Reads one line, holding at most MAX_LINE bytes of it.
 fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Line> {
     line.clear();
@@ -317,6 +323,9 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Line> 
     Ok(Line::Text(clean(&String::from_utf8_lossy(text))))
 }
 
+// ANCHOR_END: read_line
+
+// ANCHOR: clean
 /// Replaces control characters with U+FFFD, so that nobody's bytes can
 /// move another user's cursor, clear their screen or ring their bell.
 fn clean(text: &str) -> String {
@@ -330,6 +339,8 @@ fn clean(text: &str) -> String {
         })
         .collect()
 }
+
+// ANCHOR_END: clean
 
 /// Why a nickname can't be used, if it can't.
 fn check_nick(nick: &str) -> Result<(), &'static str> {
@@ -444,6 +455,7 @@ fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
         })
 }
 
+// ANCHOR: writer
 /// Sends what arrives in the client's outbox, in order, until the client
 /// has left the room (the outbox is then dropped) or stops taking data.
 /// Runs on the client's writer thread.
@@ -462,3 +474,4 @@ fn write_messages(mut stream: TcpStream, inbox: Receiver<Message>, room: &Room, 
     // and the reader thread, if still reading, sees it too.
     let _ = stream.shutdown(Shutdown::Both);
 }
+// ANCHOR_END: writer

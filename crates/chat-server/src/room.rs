@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// One message on its way to the clients, shared by all their outboxes.
 pub type Message = Arc<str>;
 
+// ANCHOR: room
 /// The shared room.
 #[derive(Default)]
 pub struct Room {
@@ -34,6 +35,8 @@ struct Member {
     /// A handle on the member's socket, to cut it off if it falls behind.
     socket: TcpStream,
 }
+
+// ANCHOR_END: room
 
 /// Why a nickname was refused.
 pub enum Refusal {
@@ -103,6 +106,7 @@ impl Room {
         self.deliver(None, text);
     }
 
+    // ANCHOR: deliver
     /// Delivers `text` to one member or to all. A member whose outbox is full
     /// has stopped reading: it is removed from the room, its socket shut
     /// down, and the room told, which may in turn find another one full.
@@ -138,4 +142,5 @@ impl Room {
             }
         }
     }
+    // ANCHOR_END: deliver
 }
