@@ -460,10 +460,20 @@ fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
 /// has left the room (the outbox is then dropped) or stops taking data.
 /// Runs on the client's writer thread.
 fn write_messages(mut stream: TcpStream, inbox: Receiver<Message>, room: &Room, id: u64) {
-    for message in inbox {
+    let mut batch = Vec::new();
+    // recv() waits for the next message; it fails once the outbox is gone
+    // and empty, which ends the loop.
+    while let Ok(message) = inbox.recv() {
+        // Whatever else is already waiting goes out in the same write: in a
+        // busy room that is one system call for many messages.
+        batch.clear();
+        batch.extend_from_slice(message.as_bytes());
+        while let Ok(more) = inbox.try_recv() {
+            batch.extend_from_slice(more.as_bytes());
+        }
         // The write timeout (set during the handshake) bounds how long a
         // client that doesn't read can keep this thread waiting.
-        if let Err(err) = stream.write_all(message.as_bytes()) {
+        if let Err(err) = stream.write_all(&batch) {
             if let Some(nick) = room.leave(id) {
                 room.broadcast(left(&nick, &format!("cut off: {err}")));
             }
