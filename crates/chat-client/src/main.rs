@@ -72,8 +72,8 @@ fn run() -> anyhow::Result<()> {
     // This thread sends: every line typed (or piped) goes to the server.
     send(&mut stream, &said_goodbye)?;
 
-    // We said goodbye; the receiver prints the room's last words and ends
-    // when the server closes the connection.
+    // We said goodbye (or could not send any more); the receiver prints the
+    // room's last words and ends when the server closes the connection.
     match receiver.join() {
         Ok(result) => result,
         Err(_) => anyhow::bail!("the receiving thread panicked"),
@@ -106,13 +106,11 @@ fn send(stream: &mut TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<()>
             // Before the write: the server may close as soon as it reads it.
             said_goodbye.store(true, Ordering::SeqCst);
         }
-        // write_all: the whole line, however many writes it takes.
-        if let Err(err) = stream.write_all(&line) {
-            // The server went away; the receiving thread says so and ends.
-            if quitting {
-                return Ok(());
-            }
-            return Err(err).context("cannot send");
+        // write_all: the whole line, however many writes it takes. If it
+        // fails, the connection is gone: the receiving thread prints what
+        // the server said last and reports how it ended.
+        if stream.write_all(&line).is_err() {
+            return Ok(());
         }
         if quitting {
             return Ok(());

@@ -19,7 +19,6 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,7 +27,7 @@ use anyhow::Context;
 use course::cli::{Arg, Args};
 use course::{say, UsageError};
 
-use room::{Message, Refusal, Room};
+use room::{Inbox, Refusal, Room};
 
 /// The seed's address and port.
 const DEFAULT_ADDR: &str = "127.0.0.1:9999";
@@ -43,9 +42,9 @@ const MAX_LINE: usize = 4096;
 /// The longest nickname, in characters.
 const MAX_NICK: usize = 32;
 
-/// How many messages may wait for one client. A client that lets this many
-/// pile up is not reading; it is cut off.
-const OUTBOX: usize = 64;
+/// The longest a client's thread waits, after one of its lines, for a room
+/// that is busier than its slowest reader can follow (see `chat`).
+const GRACE: Duration = Duration::from_millis(100);
 
 const HELP: &str = "\
 chat-server: a multi-user chat room (lesson 04)
@@ -171,6 +170,14 @@ fn serve(
     stream.set_read_timeout(None)?;
     say!("{peer} is {nick:?}");
 
+    // The welcome and the arrival go into the outbox before the writer
+    // thread starts: whatever happens to the connection later, the room
+    // hears of the arrival before it can hear of the departure.
+    let here = room.nicks().join(", ");
+    room.tell(id, format!("* 欢迎 {nick}! (welcome) here: {here}\n"));
+    room.tell(id, "* /who lists who is here, QUIT leaves\n".to_string());
+    room.broadcast(format!("* {nick} 加入了聊天室 ({nick} joined)\n"));
+
     // From now on only the writer thread writes to this client, taking
     // messages from its outbox in order.
     let writer = {
@@ -180,14 +187,11 @@ fn serve(
             .spawn(move || write_messages(stream, inbox, &room, id))
     };
     if let Err(err) = writer {
-        room.leave(id);
+        if let Some(nick) = room.leave(id) {
+            room.broadcast(left(&nick, "the server could not start a thread"));
+        }
         return Err(err);
     }
-
-    let here = room.nicks().join(", ");
-    room.tell(id, format!("* 欢迎 {nick}! (welcome) here: {here}\n"));
-    room.tell(id, "* /who lists who is here, QUIT leaves\n".to_string());
-    room.broadcast(format!("* {nick} 加入了聊天室 ({nick} joined)\n"));
 
     let ending = chat(&mut reader, room, id, &nick);
     // Whoever removes the member announces it: the writer thread may have
@@ -211,7 +215,7 @@ fn choose_nick(
     stream: &mut TcpStream,
     reader: &mut BufReader<ClientReader>,
     room: &Room,
-) -> io::Result<Option<(u64, String, Receiver<Message>)>> {
+) -> io::Result<Option<(u64, String, Inbox)>> {
     let mut line = Vec::new();
     loop {
         let nick = match read_line(reader, &mut line) {
@@ -234,8 +238,8 @@ fn choose_nick(
             stream.write_all(format!("! {why}, try another\n").as_bytes())?;
             continue;
         }
-        // A bounded outbox: OUTBOX messages at most wait for this client.
-        let (outbox, inbox) = sync_channel(OUTBOX);
+        // A bounded outbox: at most room::OUTBOX_BYTES wait for this client.
+        let (outbox, inbox) = room::outbox();
         match room.join(&nick, outbox, stream.try_clone()?) {
             Ok(id) => return Ok(Some((id, nick, inbox))),
             Err(Refusal::Taken) => {
@@ -276,6 +280,14 @@ fn chat(
             Line::Text(text) => {
                 say!("{nick}: {}", course::preview(&text));
                 room.broadcast(format!("[{}] {nick}: {text}\n", clock()));
+                // A client that sends faster than the others can read (a
+                // pasted file) is slowed down, so that the readers' outboxes
+                // don't overflow and get them cut off. A reader that truly
+                // stopped is cut off by its write timeout instead.
+                let start = Instant::now();
+                while room.crowded() && start.elapsed() < GRACE {
+                    thread::sleep(Duration::from_millis(1));
+                }
             }
         }
     }
@@ -459,26 +471,27 @@ fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
 /// Sends what arrives in the client's outbox, in order, until the client
 /// has left the room (the outbox is then dropped) or stops taking data.
 /// Runs on the client's writer thread.
-fn write_messages(mut stream: TcpStream, inbox: Receiver<Message>, room: &Room, id: u64) {
+fn write_messages(mut stream: TcpStream, inbox: Inbox, room: &Room, id: u64) {
     let mut batch = Vec::new();
-    // recv() waits for the next message; it fails once the outbox is gone
-    // and empty, which ends the loop.
-    while let Ok(message) = inbox.recv() {
-        // Whatever else is already waiting goes out in the same write: in a
-        // busy room that is one system call for many messages.
-        batch.clear();
-        batch.extend_from_slice(message.as_bytes());
-        while let Ok(more) = inbox.try_recv() {
-            batch.extend_from_slice(more.as_bytes());
-        }
+    // Whatever is waiting goes out in one write: in a busy room that is one
+    // system call for many messages.
+    while inbox.next_batch(&mut batch) {
         // The write timeout (set during the handshake) bounds how long a
         // client that doesn't read can keep this thread waiting.
         if let Err(err) = stream.write_all(&batch) {
+            let why = match err.kind() {
+                // Unix reports an expired write timeout as WouldBlock.
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                    "not reading: a write waited past the write timeout".to_string()
+                }
+                _ => format!("cut off: {err}"),
+            };
             if let Some(nick) = room.leave(id) {
-                room.broadcast(left(&nick, &format!("cut off: {err}")));
+                room.broadcast(left(&nick, &why));
             }
             break;
         }
+        inbox.sent(batch.len());
     }
     // Either way the visit is over: the client sees the end of the stream,
     // and the reader thread, if still reading, sees it too.

@@ -7,11 +7,90 @@
 
 use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpStream};
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One message on its way to the clients, shared by all their outboxes.
 pub type Message = Arc<str>;
+
+/// The most bytes that may wait in one client's outbox. A burst (a pasted
+/// page, a busy minute) fits easily; a client that lets more pile up is not
+/// reading, and is cut off.
+pub const OUTBOX_BYTES: usize = 256 * 1024;
+
+// ANCHOR: outbox
+/// Creates a client's outbox: the room puts messages in at one end, the
+/// client's writer thread takes them out at the other. Both ends count the
+/// bytes waiting, which is what bounds it.
+pub fn outbox() -> (Outbox, Inbox) {
+    let (sender, receiver) = channel();
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let outbox = Outbox {
+        sender,
+        waiting: Arc::clone(&waiting),
+    };
+    (outbox, Inbox { receiver, waiting })
+}
+
+/// The room's end of a client's outbox.
+pub struct Outbox {
+    sender: Sender<Message>,
+    waiting: Arc<AtomicUsize>,
+}
+
+/// The writer thread's end of a client's outbox.
+pub struct Inbox {
+    receiver: Receiver<Message>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Outbox {
+    /// Queues `message`, unless that would put more than OUTBOX_BYTES in
+    /// waiting. Never blocks.
+    fn push(&self, message: &Message) -> Result<(), Full> {
+        let len = message.len();
+        if self.waiting.load(Ordering::SeqCst) + len > OUTBOX_BYTES {
+            return Err(Full);
+        }
+        self.waiting.fetch_add(len, Ordering::SeqCst);
+        // Fails only once the writer thread has gone; it removes the member
+        // itself, so there is nothing to do here.
+        let _ = self.sender.send(Arc::clone(message));
+        Ok(())
+    }
+
+    /// Whether more than half of OUTBOX_BYTES is waiting.
+    fn crowded(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) > OUTBOX_BYTES / 2
+    }
+}
+
+/// An outbox that has no room for a message.
+struct Full;
+
+impl Inbox {
+    /// Waits for the next message, then takes everything else already
+    /// waiting too, all into `batch`. Returns false once the room has
+    /// dropped the outbox and nothing is left.
+    pub fn next_batch(&self, batch: &mut Vec<u8>) -> bool {
+        batch.clear();
+        let Ok(first) = self.receiver.recv() else {
+            return false;
+        };
+        batch.extend_from_slice(first.as_bytes());
+        while let Ok(more) = self.receiver.try_recv() {
+            batch.extend_from_slice(more.as_bytes());
+        }
+        true
+    }
+
+    /// Marks `n` bytes as sent: they no longer count against the outbox.
+    pub fn sent(&self, n: usize) {
+        self.waiting.fetch_sub(n, Ordering::SeqCst);
+    }
+}
+// ANCHOR_END: outbox
 
 // ANCHOR: room
 /// The shared room.
@@ -31,7 +110,7 @@ struct Members {
 struct Member {
     nick: String,
     /// Where messages for this member wait for its writer thread.
-    outbox: SyncSender<Message>,
+    outbox: Outbox,
     /// A handle on the member's socket, to cut it off if it falls behind.
     socket: TcpStream,
 }
@@ -59,7 +138,7 @@ impl Room {
     pub fn join(
         &self,
         nick: &str,
-        outbox: SyncSender<Message>,
+        outbox: Outbox,
         socket: TcpStream,
     ) -> Result<u64, Refusal> {
         let mut members = self.lock();
@@ -96,6 +175,12 @@ impl Room {
         self.lock().by_id.values().map(|m| m.nick.clone()).collect()
     }
 
+    /// Whether some member has more than half of OUTBOX_BYTES waiting: the
+    /// room is busier than its slowest reader can follow.
+    pub fn crowded(&self) -> bool {
+        self.lock().by_id.values().any(|m| m.outbox.crowded())
+    }
+
     /// Puts a message in one member's outbox.
     pub fn tell(&self, id: u64, text: String) {
         self.deliver(Some(id), text);
@@ -120,14 +205,9 @@ impl Room {
                     .iter()
                     .filter(|(id, _)| to.is_none_or(|to| to == **id))
                     .filter_map(|(id, member)| {
-                        // try_send never blocks: a full outbox is an answer,
-                        // not a wait.
-                        match member.outbox.try_send(Arc::clone(&message)) {
-                            Err(TrySendError::Full(_)) => Some(*id),
-                            // Ok, or the writer has already gone (and will
-                            // remove the member itself).
-                            _ => None,
-                        }
+                        // push never blocks: a full outbox is an answer, not
+                        // a wait.
+                        member.outbox.push(&message).err().map(|Full| *id)
                     })
                     .collect();
                 full.iter()
