@@ -42,10 +42,6 @@ const MAX_LINE: usize = 4096;
 /// The longest nickname, in characters.
 const MAX_NICK: usize = 32;
 
-/// The longest a client's thread waits, after one of its lines, for a room
-/// that is busier than its slowest reader can follow (see `chat`).
-const GRACE: Duration = Duration::from_millis(100);
-
 const HELP: &str = "\
 chat-server: a multi-user chat room (lesson 04)
 
@@ -184,7 +180,9 @@ fn serve(
         let room = Arc::clone(room);
         thread::Builder::new()
             .name(format!("writer {peer}"))
-            .spawn(move || write_messages(stream, inbox, &room, id))
+            .spawn(move || {
+                write_messages(stream, inbox, &room, id, settings.write_timeout)
+            })
     };
     if let Err(err) = writer {
         if let Some(nick) = room.leave(id) {
@@ -280,16 +278,31 @@ fn chat(
             Line::Text(text) => {
                 say!("{nick}: {}", course::preview(&text));
                 room.broadcast(format!("[{}] {nick}: {text}\n", clock()));
-                // A client that sends faster than the others can read (a
-                // pasted file) is slowed down, so that the readers' outboxes
-                // don't overflow and get them cut off. A reader that truly
-                // stopped is cut off by its write timeout instead.
-                let start = Instant::now();
-                while room.crowded() && start.elapsed() < GRACE {
-                    thread::sleep(Duration::from_millis(1));
-                }
+                wait_for_readers(room);
             }
         }
+    }
+}
+
+/// Backpressure: a client that sends faster than others can read (a pasted
+/// file, a flood) waits while someone who is behind is catching up, so that
+/// readers are not cut off for being slower than the sender. It does not
+/// wait for a client that has stopped: that one's write deadline or full
+/// outbox cuts it off.
+fn wait_for_readers(room: &Room) {
+    let mut behind = room.behind();
+    while !behind.is_empty() {
+        thread::sleep(Duration::from_millis(20));
+        let now = room.behind();
+        let catching_up = now.iter().any(|(id, sent)| {
+            behind
+                .iter()
+                .any(|(was, before)| was == id && before < sent)
+        });
+        if !catching_up {
+            return;
+        }
+        behind = now;
     }
 }
 // ANCHOR_END: chat
@@ -471,30 +484,65 @@ fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
 /// Sends what arrives in the client's outbox, in order, until the client
 /// has left the room (the outbox is then dropped) or stops taking data.
 /// Runs on the client's writer thread.
-fn write_messages(mut stream: TcpStream, inbox: Inbox, room: &Room, id: u64) {
+fn write_messages(
+    mut stream: TcpStream,
+    inbox: Inbox,
+    room: &Room,
+    id: u64,
+    write_timeout: Duration,
+) {
     let mut batch = Vec::new();
     // Whatever is waiting goes out in one write: in a busy room that is one
     // system call for many messages.
     while inbox.next_batch(&mut batch) {
-        // The write timeout (set during the handshake) bounds how long a
-        // client that doesn't read can keep this thread waiting.
-        if let Err(err) = stream.write_all(&batch) {
-            let why = match err.kind() {
-                // Unix reports an expired write timeout as WouldBlock.
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                    "not reading: a write waited past the write timeout".to_string()
-                }
-                _ => format!("cut off: {err}"),
+        let deadline = Instant::now() + write_timeout;
+        if let Err(err) = write_before(&mut stream, &batch, deadline, &inbox) {
+            let why = if err.kind() == io::ErrorKind::TimedOut {
+                "not reading: a write waited past the write timeout".to_string()
+            } else {
+                format!("cut off: {err}")
             };
             if let Some(nick) = room.leave(id) {
                 room.broadcast(left(&nick, &why));
             }
             break;
         }
-        inbox.sent(batch.len());
     }
     // Either way the visit is over: the client sees the end of the stream,
     // and the reader thread, if still reading, sees it too.
     let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Writes all of `bytes` before `deadline`, or fails with `TimedOut`, telling
+/// the inbox of every part written. (A plain write timeout starts again with
+/// every write call, so a client that takes a few bytes now and then would
+/// never reach it.)
+fn write_before(
+    stream: &mut TcpStream,
+    mut bytes: &[u8],
+    deadline: Instant,
+    inbox: &Inbox,
+) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left))?;
+        match stream.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                inbox.sent(n);
+                bytes = &bytes[n..];
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            // Unix reports an expired write timeout as WouldBlock.
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 // ANCHOR_END: writer

@@ -21,28 +21,37 @@ pub const OUTBOX_BYTES: usize = 256 * 1024;
 
 // ANCHOR: outbox
 /// Creates a client's outbox: the room puts messages in at one end, the
-/// client's writer thread takes them out at the other. Both ends count the
-/// bytes waiting, which is what bounds it.
+/// client's writer thread takes them out at the other. Both ends share the
+/// count of bytes waiting, which is what bounds it, and of bytes sent, which
+/// shows whether the client is keeping up.
 pub fn outbox() -> (Outbox, Inbox) {
     let (sender, receiver) = channel();
-    let waiting = Arc::new(AtomicUsize::new(0));
+    let counts = Arc::new(Counts::default());
     let outbox = Outbox {
         sender,
-        waiting: Arc::clone(&waiting),
+        counts: Arc::clone(&counts),
     };
-    (outbox, Inbox { receiver, waiting })
+    (outbox, Inbox { receiver, counts })
 }
 
 /// The room's end of a client's outbox.
 pub struct Outbox {
     sender: Sender<Message>,
-    waiting: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
 }
 
 /// The writer thread's end of a client's outbox.
 pub struct Inbox {
     receiver: Receiver<Message>,
-    waiting: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    /// Bytes in the outbox, not yet written to the socket.
+    waiting: AtomicUsize,
+    /// Bytes written to the socket since the client joined.
+    sent: AtomicUsize,
 }
 
 impl Outbox {
@@ -50,19 +59,14 @@ impl Outbox {
     /// waiting. Never blocks.
     fn push(&self, message: &Message) -> Result<(), Full> {
         let len = message.len();
-        if self.waiting.load(Ordering::SeqCst) + len > OUTBOX_BYTES {
+        if self.counts.waiting.load(Ordering::SeqCst) + len > OUTBOX_BYTES {
             return Err(Full);
         }
-        self.waiting.fetch_add(len, Ordering::SeqCst);
+        self.counts.waiting.fetch_add(len, Ordering::SeqCst);
         // Fails only once the writer thread has gone; it removes the member
         // itself, so there is nothing to do here.
         let _ = self.sender.send(Arc::clone(message));
         Ok(())
-    }
-
-    /// Whether more than half of OUTBOX_BYTES is waiting.
-    fn crowded(&self) -> bool {
-        self.waiting.load(Ordering::SeqCst) > OUTBOX_BYTES / 2
     }
 }
 
@@ -85,9 +89,10 @@ impl Inbox {
         true
     }
 
-    /// Marks `n` bytes as sent: they no longer count against the outbox.
+    /// Marks `n` bytes as written to the socket.
     pub fn sent(&self, n: usize) {
-        self.waiting.fetch_sub(n, Ordering::SeqCst);
+        self.counts.waiting.fetch_sub(n, Ordering::SeqCst);
+        self.counts.sent.fetch_add(n, Ordering::SeqCst);
     }
 }
 // ANCHOR_END: outbox
@@ -175,10 +180,17 @@ impl Room {
         self.lock().by_id.values().map(|m| m.nick.clone()).collect()
     }
 
-    /// Whether some member has more than half of OUTBOX_BYTES waiting: the
-    /// room is busier than its slowest reader can follow.
-    pub fn crowded(&self) -> bool {
-        self.lock().by_id.values().any(|m| m.outbox.crowded())
+    /// The members with more than a quarter of OUTBOX_BYTES waiting, each
+    /// with the count of bytes it has been sent so far.
+    pub fn behind(&self) -> Vec<(u64, usize)> {
+        self.lock()
+            .by_id
+            .iter()
+            .filter(|(_, m)| {
+                m.outbox.counts.waiting.load(Ordering::SeqCst) > OUTBOX_BYTES / 4
+            })
+            .map(|(id, m)| (*id, m.outbox.counts.sent.load(Ordering::SeqCst)))
+            .collect()
     }
 
     /// Puts a message in one member's outbox.
