@@ -1,0 +1,511 @@
+//! The two halves of http-get that never touch a socket, so that they can be
+//! tested (and fuzzed) on bytes alone:
+//!
+//! - [`Url`]: what `http://host:port/path?query` names.
+//! - [`ResponseReader`]: reads an HTTP/1.1 response (RFC 9112) from bytes
+//!   fed to it in pieces of any size, and hands back the head and the body
+//!   as they complete. It keeps at most one response head (64 KiB by
+//!   default) in memory; the body passes straight through.
+
+use std::fmt;
+
+/// What went wrong reading a URL or a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError(pub String);
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+fn error<T>(message: impl Into<String>) -> Result<T, HttpError> {
+    Err(HttpError(message.into()))
+}
+
+// ANCHOR: url
+/// An `http://` URL, split into what a request needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// The host as written, without brackets for IPv6: `example.com`, `::1`.
+    pub host: String,
+    pub port: u16,
+    /// The path and query: `/index.html?x=1`. Never empty.
+    pub target: String,
+}
+
+impl Url {
+    /// Parses `http://host[:port][/path][?query]`. A fragment (`#...`) is
+    /// dropped: it never goes to the server.
+    pub fn parse(text: &str) -> Result<Url, HttpError> {
+        let Some(rest) = strip_prefix_ignore_case(text, "http://") else {
+            if strip_prefix_ignore_case(text, "https://").is_some() {
+                return error(
+                    "https:// needs TLS, which this lesson does not cover: use an http:// URL",
+                );
+            }
+            return error(format!("{text:?} is not an http:// URL"));
+        };
+        let rest = rest.split('#').next().unwrap_or_default();
+        let (authority, target) = match rest.find(['/', '?']) {
+            Some(at) => (&rest[..at], &rest[at..]),
+            None => (rest, "/"),
+        };
+        let target = if target.starts_with('?') {
+            format!("/{target}")
+        } else {
+            target.to_string()
+        };
+        if authority.contains('@') {
+            return error("user names and passwords in URLs are not supported");
+        }
+        let (host, port) = split_host_port(authority)?;
+        if target.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return error("the path contains a space or a control character");
+        }
+        Ok(Url { host, port, target })
+    }
+
+    /// The value of the Host header: the port only when it isn't 80, an IPv6
+    /// address in brackets.
+    pub fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == 80 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    /// The URL that a `Location` header points to, from this one.
+    pub fn join(&self, location: &str) -> Result<Url, HttpError> {
+        if location.contains("://") {
+            return Url::parse(location);
+        }
+        if let Some(rest) = location.strip_prefix("//") {
+            return Url::parse(&format!("http://{rest}"));
+        }
+        let target = if location.starts_with('/') {
+            location.to_string()
+        } else {
+            // Relative to the directory of the current path.
+            let path = self.target.split('?').next().unwrap_or("/");
+            let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+            format!("{dir}{location}")
+        };
+        Url::parse(&format!("http://{}{}", self.host_header(), target))
+    }
+}
+
+/// Splits `host[:port]` or `[v6][:port]`; the port is 80 when absent.
+fn split_host_port(authority: &str) -> Result<(String, u16), HttpError> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let Some((host, after)) = rest.split_once(']') else {
+            return error("an IPv6 address must end with ']'");
+        };
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return error(format!("{host:?} is not an IPv6 address"));
+        }
+        match after.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            None if after.is_empty() => (host, None),
+            None => return error("unexpected text after the IPv6 address"),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return error("the URL has no host");
+    }
+    if host.contains(':') && !authority.starts_with('[') {
+        return error("an IPv6 address in a URL needs brackets: http://[::1]:8080/");
+    }
+    let port = match port {
+        None => 80,
+        Some(port) => port.parse().map_err(|_| {
+            HttpError(format!("{port:?} is not a port number (0 to 65535)"))
+        })?,
+    };
+    Ok((host.to_string(), port))
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+// ANCHOR_END: url
+
+/// The status line and headers of a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    pub version: String,
+    pub status: u16,
+    pub reason: String,
+    /// In the order received, names as sent.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    /// The value of the first header called `name`, compared without case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the reader found in the bytes fed to it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// The head of the final response (1xx responses are skipped).
+    Head(Head),
+    /// Body bytes, in order, straight from the input.
+    Body(&'a [u8]),
+    /// The response is complete.
+    End,
+}
+
+/// Limits on what a server can make the reader hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The most bytes of a response head (status line and headers), or of a
+    /// chunked body's trailers.
+    pub max_head: usize,
+    /// The most header lines.
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head: 64 * 1024,
+            max_headers: 100,
+        }
+    }
+}
+
+// ANCHOR: framing
+/// How the end of the body is found (RFC 9112 §6.3, in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// `Transfer-Encoding: chunked`: pieces, each with its size in hex.
+    Chunked,
+    /// `Content-Length: n`: exactly n bytes; this many are still to come.
+    Length(u64),
+    /// Neither: the body ends when the server closes the connection.
+    UntilClose,
+}
+// ANCHOR_END: framing
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading the status line and headers.
+    Head,
+    Body(Body),
+    /// Reading a chunk-size line.
+    ChunkSize,
+    /// Inside a chunk: this many bytes to go.
+    ChunkData(u64),
+    /// After a chunk's data: its CRLF.
+    ChunkEnd,
+    /// After the last chunk: trailer lines until an empty one.
+    Trailers,
+    Done,
+}
+
+/// Reads one HTTP/1.1 response from bytes fed in any pieces.
+pub struct ResponseReader {
+    state: State,
+    /// The lines of a response head read so far.
+    pending: Vec<u8>,
+    /// A line (of the head, a chunk size or a trailer) not yet complete.
+    line_buf: Vec<u8>,
+    /// Body bytes passed on so far, for a precise error at a premature end.
+    body_seen: u64,
+    limits: Limits,
+}
+
+impl ResponseReader {
+    pub fn new(limits: Limits) -> Self {
+        ResponseReader {
+            state: State::Head,
+            pending: Vec::new(),
+            line_buf: Vec::new(),
+            body_seen: 0,
+            limits,
+        }
+    }
+
+    /// Whether the whole response has been read.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Takes the bytes of one read and returns what they complete. Bytes
+    /// after the end of the response are ignored.
+    pub fn feed<'a>(&mut self, mut input: &'a [u8]) -> Result<Vec<Event<'a>>, HttpError> {
+        let mut events = Vec::new();
+        while !input.is_empty() {
+            match self.state {
+                State::Done => break,
+                State::Head => {
+                    let Some(line_block) = self.take_block(&mut input)? else {
+                        break;
+                    };
+                    let head = parse_head(&line_block, self.limits)?;
+                    // 1xx responses are interim: the real one follows.
+                    if (100..200).contains(&head.status) {
+                        if head.status == 101 {
+                            return error("the server switched protocols (101), which http-get cannot follow");
+                        }
+                        continue;
+                    }
+                    let body = body_framing(&head)?;
+                    events.push(Event::Head(head));
+                    self.state = match body {
+                        Some(Body::Chunked) => State::ChunkSize,
+                        Some(Body::Length(0)) | None => {
+                            events.push(Event::End);
+                            State::Done
+                        }
+                        Some(body) => State::Body(body),
+                    };
+                }
+                State::Body(Body::UntilClose) => {
+                    events.push(Event::Body(input));
+                    self.body_seen += input.len() as u64;
+                    input = &[];
+                }
+                State::Body(Body::Length(left)) | State::ChunkData(left) => {
+                    let take =
+                        usize::try_from(left).unwrap_or(usize::MAX).min(input.len());
+                    events.push(Event::Body(&input[..take]));
+                    self.body_seen += take as u64;
+                    input = &input[take..];
+                    let left = left - take as u64;
+                    self.state = match (self.state, left) {
+                        (State::ChunkData(_), 0) => State::ChunkEnd,
+                        (State::ChunkData(_), left) => State::ChunkData(left),
+                        (_, 0) => {
+                            events.push(Event::End);
+                            State::Done
+                        }
+                        (_, left) => State::Body(Body::Length(left)),
+                    };
+                }
+                State::Body(Body::Chunked) => self.state = State::ChunkSize,
+                State::ChunkSize => {
+                    let Some(line) = self.take_line(&mut input, 4096)? else {
+                        break;
+                    };
+                    let size = parse_chunk_size(&line)?;
+                    self.state = if size == 0 {
+                        State::Trailers
+                    } else {
+                        State::ChunkData(size)
+                    };
+                }
+                State::ChunkEnd => {
+                    let Some(line) = self.take_line(&mut input, 2)? else {
+                        break;
+                    };
+                    if !line.is_empty() {
+                        return error("malformed chunked body: no CRLF after a chunk");
+                    }
+                    self.state = State::ChunkSize;
+                }
+                State::Trailers => {
+                    let Some(line) = self.take_line(&mut input, self.limits.max_head)?
+                    else {
+                        break;
+                    };
+                    // Trailer fields are read and dropped; an empty line ends them.
+                    if line.is_empty() {
+                        events.push(Event::End);
+                        self.state = State::Done;
+                    }
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    /// Call when the server has closed the connection: fine only if the
+    /// response was complete, or its body runs until the close.
+    pub fn finish(&mut self) -> Result<Vec<Event<'static>>, HttpError> {
+        match self.state {
+            State::Done => Ok(Vec::new()),
+            State::Body(Body::UntilClose) => {
+                self.state = State::Done;
+                Ok(vec![Event::End])
+            }
+            State::Head if self.pending.is_empty() && self.line_buf.is_empty() => {
+                error("the server closed the connection without answering")
+            }
+            State::Head => error("the server closed the connection in the middle of the response head"),
+            State::Body(Body::Length(left)) => error(format!(
+                "the server closed the connection after {} of {} body bytes",
+                self.body_seen,
+                self.body_seen + left
+            )),
+            _ => error(format!(
+                "the server closed the connection in the middle of a chunked body, after {} bytes",
+                self.body_seen
+            )),
+        }
+    }
+
+    /// Collects a head: lines up to an empty line. Returns the block when
+    /// complete, or `None` if more bytes are needed.
+    fn take_block(&mut self, input: &mut &[u8]) -> Result<Option<Vec<u8>>, HttpError> {
+        loop {
+            let Some(line) = self.take_line(input, self.limits.max_head)? else {
+                return Ok(None);
+            };
+            // Empty lines before the status line are allowed (RFC 9112 §2.2).
+            if line.is_empty() && self.pending.is_empty() {
+                continue;
+            }
+            if self.pending.len() + line.len() + 1 > self.limits.max_head {
+                return error(format!(
+                    "the response head is larger than {} bytes",
+                    self.limits.max_head
+                ));
+            }
+            if line.is_empty() {
+                return Ok(Some(std::mem::take(&mut self.pending)));
+            }
+            self.pending.extend_from_slice(&line);
+            self.pending.push(b'\n');
+        }
+    }
+
+    /// Takes one line (ended by LF; a CR before it is dropped) from `input`,
+    /// keeping a partial line in `line_buf` between calls.
+    fn take_line(
+        &mut self,
+        input: &mut &[u8],
+        max: usize,
+    ) -> Result<Option<Vec<u8>>, HttpError> {
+        let newline = input.iter().position(|&b| b == b'\n');
+        let end = newline.unwrap_or(input.len());
+        if self.line_buf.len() + end > max {
+            return error(format!("a line of the response is longer than {max} bytes"));
+        }
+        self.line_buf.extend_from_slice(&input[..end]);
+        let Some(at) = newline else {
+            *input = &[];
+            return Ok(None);
+        };
+        *input = &input[at + 1..];
+        let mut line = std::mem::take(&mut self.line_buf);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Ok(Some(line))
+    }
+}
+
+// ANCHOR: head
+/// Parses a status line and header lines (without the empty line).
+fn parse_head(block: &[u8], limits: Limits) -> Result<Head, HttpError> {
+    let text = std::str::from_utf8(block)
+        .map_err(|_| HttpError("the response head is not valid text".into()))?;
+    let mut lines = text.strip_suffix('\n').unwrap_or(text).split('\n');
+    let status_line = lines.next().unwrap_or_default();
+    // HTTP/1.1 200 OK
+    let mut parts = status_line.splitn(3, ' ');
+    let (version, code, reason) = (parts.next(), parts.next(), parts.next());
+    let valid_version = version.is_some_and(|v| v == "HTTP/1.1" || v == "HTTP/1.0");
+    let status = code
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|s| (100..600).contains(s));
+    let (Some(version), true, Some(status)) = (version, valid_version, status) else {
+        let shown: String = status_line.chars().take(60).collect();
+        return error(format!(
+            "malformed response: expected a status line like \"HTTP/1.1 200 OK\", got {shown:?}"
+        ));
+    };
+    let mut headers = Vec::new();
+    for line in lines {
+        if headers.len() == limits.max_headers {
+            return error(format!(
+                "the response has more than {} headers",
+                limits.max_headers
+            ));
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return error(format!(
+                "malformed header line {:?}",
+                line.chars().take(60).collect::<String>()
+            ));
+        };
+        // No spaces in a name, and no folded (indented) continuation lines.
+        if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
+            return error(format!("malformed header name {name:?}"));
+        }
+        headers.push((name.to_string(), value.trim().to_string()));
+    }
+    Ok(Head {
+        version: version.to_string(),
+        status,
+        reason: reason.unwrap_or_default().to_string(),
+        headers,
+    })
+}
+
+/// Decides how the body ends; `None` for a response that has no body.
+fn body_framing(head: &Head) -> Result<Option<Body>, HttpError> {
+    if head.status == 204 || head.status == 304 {
+        return Ok(None);
+    }
+    // Transfer-Encoding wins over Content-Length.
+    if let Some(codings) = head.header("transfer-encoding") {
+        let last = codings.rsplit(',').next().unwrap_or_default().trim();
+        return Ok(Some(if last.eq_ignore_ascii_case("chunked") {
+            Body::Chunked
+        } else {
+            Body::UntilClose
+        }));
+    }
+    let mut length = None;
+    for (name, value) in &head.headers {
+        if !name.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
+        let n: u64 = value
+            .parse()
+            .map_err(|_| HttpError(format!("malformed Content-Length {value:?}")))?;
+        if length.is_some_and(|l| l != n) {
+            return error("the response has two different Content-Length headers");
+        }
+        length = Some(n);
+    }
+    Ok(Some(length.map_or(Body::UntilClose, Body::Length)))
+}
+// ANCHOR_END: head
+
+/// Parses a chunk-size line: hex digits, then optional `;extensions`.
+fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
+    let text = std::str::from_utf8(line).unwrap_or_default();
+    let size = text.split(';').next().unwrap_or_default().trim();
+    if size.is_empty() || size.len() > 15 || !size.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        let shown: String = String::from_utf8_lossy(line).chars().take(40).collect();
+        return error(format!("malformed chunk size {shown:?}"));
+    }
+    u64::from_str_radix(size, 16).map_err(|_| HttpError("malformed chunk size".into()))
+}

@@ -1,0 +1,286 @@
+//! Lesson 09: HTTP by hand. An HTTP/1.1 GET written on a plain TcpStream,
+//! and the response read as RFC 9112 says: status line, headers, then a body
+//! whose end is found by `Transfer-Encoding: chunked`, `Content-Length`, or
+//! the server closing the connection.
+//!
+//! From seed 001 §5, which writes `GET / HTTP/1.1` on a raw socket and reads
+//! until the end. This one streams: the body goes to stdout as it arrives,
+//! so memory stays flat whatever its size. Try it on a local server:
+//!
+//! ```text
+//! python3 -m http.server 8000 --bind 127.0.0.1
+//! cargo run -p http-get -- http://127.0.0.1:8000/
+//! cargo run -p http-get -- -v http://127.0.0.1:8000/ > /dev/null
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use course::cli::{Arg, Args};
+use course::UsageError;
+use http_get::{Event, Head, Limits, ResponseReader, Url};
+
+/// The most redirects `-L` follows.
+const MAX_REDIRECTS: usize = 5;
+
+/// The most one read takes in. 64 KiB reads move a large body in few
+/// system calls; the seed's 1,024-byte reads need 64 times as many.
+const BUF_SIZE: usize = 64 * 1024;
+
+const HELP: &str = "\
+http-get: fetch an http:// URL with a hand-written HTTP/1.1 request (lesson 09)
+
+Usage: http-get [OPTIONS] URL
+
+Prints the body to stdout, as curl does.
+
+Options:
+  -i, --include              also print the status line and headers
+  -v, --verbose              print the request sent and the response head on stderr
+  -f, --fail                 exit 1 on a status of 400 or more, printing no body
+  -L, --location             follow redirects (at most 5)
+      --connect-timeout SECS the longest to wait for a connection [default: 10]
+      --timeout SECS         the longest to wait for any read [default: 30]
+  -h, --help                 print this help
+
+Example:
+  http-get http://127.0.0.1:8000/
+  http-get -i -L 'http://[::1]:8000/docs?page=2'
+";
+
+/// What the command line asked for.
+struct Options {
+    url: Url,
+    include: bool,
+    verbose: bool,
+    fail: bool,
+    follow: bool,
+    connect_timeout: Duration,
+    timeout: Duration,
+}
+
+fn main() -> ExitCode {
+    course::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
+    let options = parse_args()?;
+    let mut url = options.url.clone();
+    let mut out = io::stdout().lock();
+    for _ in 0..=MAX_REDIRECTS {
+        match get(&url, &options, &mut out)? {
+            Outcome::Done => return Ok(()),
+            Outcome::Redirect(location) => {
+                url = url.join(&location)?;
+                if options.verbose {
+                    eprintln!("* following the redirect to {location}");
+                }
+            }
+        }
+    }
+    bail!(
+        "more than {MAX_REDIRECTS} redirects; the last pointed to {}",
+        url.target
+    )
+}
+
+/// How one request ended.
+enum Outcome {
+    Done,
+    /// A redirect to follow (only with `-L`), to this Location.
+    Redirect(String),
+}
+
+// ANCHOR: get
+/// Sends one GET request for `url` and streams the response.
+fn get(url: &Url, options: &Options, out: &mut impl Write) -> anyhow::Result<Outcome> {
+    let mut stream = connect(url, options.connect_timeout)?;
+    stream.set_read_timeout(Some(options.timeout))?;
+
+    // The whole request is text, each line ended by CRLF, then an empty line.
+    // Connection: close asks the server to close after this one response.
+    let request = format!(
+        "GET {} HTTP/1.1\r\n\
+         Host: {}\r\n\
+         User-Agent: http-get/0.1 (a socket course)\r\n\
+         Accept: */*\r\n\
+         Connection: close\r\n\
+         \r\n",
+        url.target,
+        url.host_header()
+    );
+    if options.verbose {
+        for line in request.lines() {
+            eprintln!("> {line}");
+        }
+    }
+    stream
+        .write_all(request.as_bytes())
+        .context("cannot send the request")?;
+
+    let mut reader = ResponseReader::new(Limits::default());
+    let mut buf = vec![0; BUF_SIZE];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if is_timeout(&err) => {
+                bail!("the server sent nothing for {:?}", options.timeout)
+            }
+            Err(err) => return Err(err).context("cannot read the response"),
+        };
+        // 0 bytes: the server closed the connection. That ends a body
+        // without a length, and is an error anywhere else.
+        let events = if n == 0 {
+            reader.finish()?
+        } else {
+            reader.feed(&buf[..n])?
+        };
+        for event in events {
+            match event {
+                Event::Head(head) => {
+                    if let Some(outcome) = on_head(&head, options, out)? {
+                        return Ok(outcome);
+                    }
+                    // --fail: an error status ends the program, no body shown.
+                    if options.fail && head.status >= 400 {
+                        bail!("the server answered {} {}", head.status, head.reason);
+                    }
+                }
+                Event::Body(bytes) => out.write_all(bytes)?,
+                Event::End => {
+                    out.flush()?;
+                    return Ok(Outcome::Done);
+                }
+            }
+        }
+        if n == 0 {
+            bail!("the response ended early");
+        }
+    }
+}
+// ANCHOR_END: get
+
+/// Shows the head as asked, and decides about redirects: `Some` ends this
+/// request.
+fn on_head(
+    head: &Head,
+    options: &Options,
+    out: &mut impl Write,
+) -> anyhow::Result<Option<Outcome>> {
+    let status_line = format!("{} {} {}", head.version, head.status, head.reason);
+    if options.verbose {
+        eprintln!("< {status_line}");
+        for (name, value) in &head.headers {
+            eprintln!("< {name}: {value}");
+        }
+    }
+    let location = head.header("location");
+    let redirect = matches!(head.status, 301 | 302 | 303 | 307 | 308);
+    if let (true, Some(location)) = (redirect, location) {
+        if options.follow {
+            return Ok(Some(Outcome::Redirect(location.to_string())));
+        }
+        eprintln!(
+            "http-get: {} redirects to {location} (use -L to follow it)",
+            head.status
+        );
+    }
+    if options.include {
+        write!(out, "{status_line}\r\n")?;
+        for (name, value) in &head.headers {
+            write!(out, "{name}: {value}\r\n")?;
+        }
+        write!(out, "\r\n")?;
+    }
+    Ok(None)
+}
+
+// ANCHOR: connect
+/// Connects to the URL's host, trying each of its addresses in turn (a name
+/// can have several, IPv6 and IPv4).
+fn connect(url: &Url, timeout: Duration) -> anyhow::Result<TcpStream> {
+    let addrs: Vec<_> = (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {}", url.host))?
+        .collect();
+    let mut last_error = None;
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(err) => last_error = Some((addr, err)),
+        }
+    }
+    match last_error {
+        Some((addr, err)) => Err(err).context(format!("cannot connect to {addr}")),
+        None => bail!("{} has no address", url.host),
+    }
+}
+// ANCHOR_END: connect
+
+/// A read that gave up after the read timeout (WouldBlock on Unix).
+fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Reads the command line into [`Options`].
+fn parse_args() -> Result<Options, UsageError> {
+    let mut args = Args::from_env(HELP);
+    let mut url = None;
+    let mut options = Options {
+        url: Url {
+            host: String::new(),
+            port: 80,
+            target: "/".into(),
+        },
+        include: false,
+        verbose: false,
+        fail: false,
+        follow: false,
+        connect_timeout: Duration::from_secs(10),
+        timeout: Duration::from_secs(30),
+    };
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Short('i') | Arg::Long("include") => options.include = true,
+            Arg::Short('v') | Arg::Long("verbose") => options.verbose = true,
+            Arg::Short('f') | Arg::Long("fail") => options.fail = true,
+            Arg::Short('L') | Arg::Long("location") => options.follow = true,
+            Arg::Long("connect-timeout") => {
+                options.connect_timeout =
+                    seconds(args.value("--connect-timeout")?, "--connect-timeout")?;
+            }
+            Arg::Long("timeout") => {
+                options.timeout = seconds(args.value("--timeout")?, "--timeout")?;
+            }
+            Arg::Value(value) if url.is_none() => {
+                let text = value.to_string_lossy();
+                url =
+                    Some(Url::parse(&text).map_err(|err| {
+                        UsageError(format!("invalid URL {text:?}: {err}"))
+                    })?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    options.url = url.ok_or_else(|| UsageError("no URL given".into()))?;
+    Ok(options)
+}
+
+/// A positive number of seconds, at most an hour.
+fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid value \"{value}\" for {name}: expected more than 0 and at most 3600"
+            ))
+        })
+}

@@ -1,0 +1,433 @@
+//! http-get as a real process against small servers on 127.0.0.1 that send
+//! canned responses, against python's http.server, and property tests of
+//! the response parser.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::thread::{self, JoinHandle};
+
+use http_get::{Event, Limits, ResponseReader, Url};
+use proptest::prelude::*;
+use testkit::{run, Finished};
+
+const EXE: &str = env!("CARGO_BIN_EXE_http-get");
+
+/// A server that answers each of `responses` to one connection in turn, and
+/// returns the requests it received.
+fn serve(responses: Vec<Vec<u8>>) -> (SocketAddr, JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = thread::spawn(move || {
+        let mut requests = Vec::new();
+        for response in responses {
+            let Ok((stream, _)) = listener.accept() else {
+                break;
+            };
+            stream
+                .set_read_timeout(Some(testkit::TIMEOUT))
+                .expect("timeout");
+            requests.push(read_request(&stream));
+            // Write in small pieces: the client must not rely on one read.
+            let mut stream = stream;
+            for piece in response.chunks(7) {
+                if stream.write_all(piece).is_err() {
+                    break;
+                }
+            }
+        }
+        requests
+    });
+    (addr, server)
+}
+
+/// Reads a request head, up to its empty line.
+fn read_request(stream: &TcpStream) -> String {
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            return head;
+        }
+        head += &line;
+    }
+}
+
+fn get(args: &[&str]) -> Finished {
+    run(EXE, args, b"")
+}
+
+#[test]
+fn content_length_body_and_the_request_sent() {
+    let (addr, server) = serve(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA".to_vec(),
+    ]);
+    let url = format!("http://{addr}/path?q=1#fragment");
+    let done = get(&[&url]);
+    done.expect_code(0);
+    assert_eq!(done.stdout, "hello");
+    let request = &server.join().expect("server")[0];
+    assert!(
+        request.starts_with("GET /path?q=1 HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains(&format!("Host: 127.0.0.1:{}\r\n", addr.port())),
+        "{request}"
+    );
+    assert!(request.contains("Connection: close\r\n"), "{request}");
+}
+
+#[test]
+fn chunked_body_with_extensions_and_trailers() {
+    let (addr, _server) = serve(vec![b"HTTP/1.1 200 OK\r\n\
+        Transfer-Encoding: chunked\r\nContent-Length: 999\r\n\r\n\
+        5;name=value\r\nhello\r\n\
+        7\r\n, world\r\n\
+        0\r\nExpires: never\r\n\r\n"
+        .to_vec()]);
+    let done = get(&[&format!("http://{addr}/")]);
+    done.expect_code(0);
+    // Transfer-Encoding wins over Content-Length.
+    assert_eq!(done.stdout, "hello, world");
+}
+
+#[test]
+fn a_body_without_length_ends_with_the_connection() {
+    let (addr, _server) = serve(vec![b"HTTP/1.0 200 OK\r\n\r\nuntil the end".to_vec()]);
+    let done = get(&[&format!("http://{addr}/")]);
+    done.expect_code(0);
+    assert_eq!(done.stdout, "until the end");
+}
+
+#[test]
+fn interim_responses_are_skipped_and_include_shows_the_head() {
+    let (addr, _server) = serve(vec![b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Test: yes\r\n\r\nok"
+        .to_vec()]);
+    let done = get(&["-i", &format!("http://{addr}/")]);
+    done.expect_code(0);
+    assert_eq!(
+        done.stdout,
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Test: yes\r\n\r\nok"
+    );
+}
+
+#[test]
+fn verbose_shows_the_request_and_the_head_on_stderr() {
+    let (addr, _server) = serve(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec()
+    ]);
+    let done = get(&["-v", &format!("http://{addr}/v")]);
+    done.expect_code(0);
+    assert_eq!(done.stdout, "");
+    assert!(done.stderr.contains("> GET /v HTTP/1.1"), "{}", done.stderr);
+    assert!(done.stderr.contains("< HTTP/1.1 200 OK"), "{}", done.stderr);
+}
+
+#[test]
+fn not_found_with_and_without_fail() {
+    let response = b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\ngone".to_vec();
+    let (addr, _server) = serve(vec![response.clone(), response]);
+    let url = format!("http://{addr}/missing");
+    let plain = get(&[&url]);
+    plain.expect_code(0);
+    assert_eq!(plain.stdout, "gone");
+    let failed = get(&["--fail", &url]);
+    testkit::assert_fails(&failed, "the server answered 404 Not Found", None);
+    assert_eq!(failed.stdout, "");
+}
+
+#[test]
+fn redirects_are_shown_or_followed() {
+    let hop = |to: &str| {
+        format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 5\r\n\r\nmoved")
+            .into_bytes()
+    };
+    // Without -L: the redirect's own body, and a note on stderr.
+    let (addr, _server) = serve(vec![hop("/b")]);
+    let done = get(&[&format!("http://{addr}/a")]);
+    done.expect_code(0);
+    assert_eq!(done.stdout, "moved");
+    assert!(
+        done.stderr.contains("302 redirects to /b (use -L"),
+        "{}",
+        done.stderr
+    );
+
+    // With -L: an absolute path, a relative path, then the page.
+    let (addr, server) = serve(vec![
+        hop("/dir/b"),
+        hop("c?x=1"),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\narrived".to_vec(),
+    ]);
+    let done = get(&["-L", &format!("http://{addr}/a")]);
+    done.expect_code(0);
+    assert_eq!(done.stdout, "arrived");
+    let requests = server.join().expect("server");
+    let lines: Vec<_> = requests
+        .iter()
+        .map(|r| r.lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /a HTTP/1.1",
+            "GET /dir/b HTTP/1.1",
+            "GET /dir/c?x=1 HTTP/1.1"
+        ]
+    );
+}
+
+#[test]
+fn too_many_redirects_is_an_error() {
+    let responses = (0..6)
+        .map(|i| format!("HTTP/1.1 301 Moved\r\nLocation: /{i}\r\n\r\n").into_bytes())
+        .collect();
+    let (addr, _server) = serve(responses);
+    let done = get(&["-L", &format!("http://{addr}/")]);
+    testkit::assert_fails(&done, "more than 5 redirects", None);
+}
+
+#[test]
+fn a_response_that_ends_early_is_an_error_not_a_short_file() {
+    let (addr, _server) = serve(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this".to_vec(),
+    ]);
+    let done = get(&[&format!("http://{addr}/")]);
+    testkit::assert_fails(&done, "after 9 of 100 body bytes", None);
+
+    let (addr, _server) = serve(vec![
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab".to_vec(),
+    ]);
+    let done = get(&[&format!("http://{addr}/")]);
+    testkit::assert_fails(&done, "in the middle of a chunked body", None);
+}
+
+#[test]
+fn garbage_and_oversized_heads_are_clear_errors() {
+    let (addr, _server) = serve(vec![b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec()]);
+    let done = get(&[&format!("http://{addr}/")]);
+    testkit::assert_fails(&done, "malformed response: expected a status line", None);
+
+    let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..2000 {
+        huge.extend(format!("X-Filler-{i}: {}\r\n", "y".repeat(40)).into_bytes());
+    }
+    huge.extend(b"\r\n");
+    let (addr, _server) = serve(vec![huge]);
+    let done = get(&[&format!("http://{addr}/")]);
+    testkit::assert_fails(&done, "larger than 65536 bytes", None);
+
+    let (addr, _server) = serve(vec![Vec::new()]);
+    let done = get(&[&format!("http://{addr}/")]);
+    testkit::assert_fails(&done, "closed the connection without answering", None);
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let silent = thread::spawn(move || {
+        // Accept, read the request, say nothing until the client leaves.
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.set_read_timeout(Some(testkit::TIMEOUT));
+            let _ = std::io::copy(&mut stream, &mut std::io::sink());
+        }
+    });
+    let done = get(&["--timeout", "0.5", &format!("http://{addr}/")]);
+    testkit::assert_fails(&done, "the server sent nothing for 500ms", None);
+    silent.join().expect("silent server");
+}
+
+#[test]
+fn downloads_from_python_http_server_byte_for_byte() {
+    let dir = std::env::temp_dir().join(format!("http-get-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // 3 MB that no compression or line ending could leave unchanged.
+    let data: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.join("data.bin"), &data).expect("write");
+    let server = Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut server) = server else {
+        eprintln!("SKIPPED LOUDLY: python3 is not installed, so the download from python's http.server was not tested");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+    let mut first = String::new();
+    if let Some(stdout) = server.stdout.take() {
+        let _ = BufReader::new(stdout).read_line(&mut first);
+    }
+    let port = first
+        .split(" port ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    let url = format!("http://127.0.0.1:{port}/data.bin");
+    let mut child = Command::new(EXE)
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("http-get");
+    let mut got = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_end(&mut got).expect("read http-get's stdout");
+    }
+    let status = child.wait().expect("wait");
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(status.success(), "{url}: {status}; first line {first:?}");
+    assert!(
+        got == data,
+        "the download differs: {} bytes instead of {}",
+        got.len(),
+        data.len()
+    );
+}
+
+#[test]
+fn help_bad_arguments_and_failures() {
+    testkit::assert_help(EXE);
+    testkit::assert_bad_args(EXE, &["https://example.com/"], "https://example.com/");
+    testkit::assert_bad_args(EXE, &["ftp://x/"], "ftp://x/");
+    testkit::assert_bad_args(EXE, &["http://::1/"], "http://::1/");
+    testkit::assert_bad_args(EXE, &["http://h:99999/"], "http://h:99999/");
+    testkit::assert_bad_args(EXE, &["--timeout", "0", "http://h/"], "0");
+    let none = run(EXE, &[], b"");
+    none.expect_code(2);
+    let refused = format!("http://{}/", testkit::unused_addr());
+    testkit::assert_fails(&get(&[&refused]), "refused", Some("start the server"));
+    testkit::assert_fails(
+        &get(&["http://no-such-host.invalid/"]),
+        "no-such-host.invalid",
+        Some("host name"),
+    );
+}
+
+#[test]
+fn urls_and_host_headers() {
+    let url = Url::parse("http://[::1]:8080/a?b").expect("v6");
+    assert_eq!(
+        (url.host.as_str(), url.port, url.target.as_str()),
+        ("::1", 8080, "/a?b")
+    );
+    assert_eq!(url.host_header(), "[::1]:8080");
+    let url = Url::parse("HTTP://Example.com?q").expect("no path");
+    assert_eq!(
+        (url.port, url.target.as_str(), url.host_header()),
+        (80, "/?q", "Example.com".to_string())
+    );
+    assert_eq!(
+        Url::parse("http://h/x/y")
+            .and_then(|u| u.join("../z"))
+            .map(|u| u.target)
+            .ok(),
+        Some("/x/../z".to_string())
+    );
+}
+
+/// Feeds `bytes` to a fresh reader in the given pieces; returns the body,
+/// or the first error.
+fn read_all(bytes: &[u8], cuts: &[usize]) -> Result<(u16, Vec<u8>), String> {
+    let mut reader = ResponseReader::new(Limits::default());
+    let (mut status, mut body) = (0, Vec::new());
+    let mut take = |events: Vec<Event<'_>>| {
+        for event in events {
+            match event {
+                Event::Head(head) => status = head.status,
+                Event::Body(b) => body.extend_from_slice(b),
+                Event::End => {}
+            }
+        }
+    };
+    let mut start = 0;
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    points.sort_unstable();
+    for point in points.into_iter().chain([bytes.len()]) {
+        take(reader.feed(&bytes[start..point]).map_err(|e| e.0)?);
+        start = point;
+    }
+    take(reader.finish().map_err(|e| e.0)?);
+    Ok((status, body))
+}
+
+/// A well-formed response carrying `body` in one of three framings.
+fn response(body: &[u8], framing: u8, chunk: usize) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 200 OK\r\nServer: test\r\n".to_vec();
+    match framing % 3 {
+        0 => {
+            out.extend(format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes());
+            out.extend(body);
+        }
+        1 => {
+            out.extend(b"Transfer-Encoding: chunked\r\n\r\n");
+            for piece in body.chunks(chunk.max(1)) {
+                out.extend(format!("{:x};ext=1\r\n", piece.len()).into_bytes());
+                out.extend(piece);
+                out.extend(b"\r\n");
+            }
+            out.extend(b"0\r\nTrailer: x\r\n\r\n");
+        }
+        _ => {
+            out.extend(b"\r\n");
+            out.extend(body);
+        }
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn any_framing_cut_anywhere_gives_the_body_back(
+        body in prop::collection::vec(any::<u8>(), 0..3000),
+        framing in any::<u8>(),
+        chunk in 1usize..500,
+        cuts in prop::collection::vec(any::<usize>(), 0..30),
+    ) {
+        let bytes = response(&body, framing, chunk);
+        prop_assert_eq!(read_all(&bytes, &cuts), Ok((200, body)));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..4000),
+        cuts in prop::collection::vec(any::<usize>(), 0..10),
+    ) {
+        let _ = read_all(&bytes, &cuts);
+    }
+
+    #[test]
+    fn mutated_responses_never_panic(
+        body in prop::collection::vec(any::<u8>(), 0..500),
+        framing in any::<u8>(),
+        flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cuts in prop::collection::vec(any::<usize>(), 0..10),
+    ) {
+        let mut bytes = response(&body, framing, 17);
+        for (at, byte) in flips {
+            let at = at % bytes.len();
+            bytes[at] = byte;
+        }
+        let _ = read_all(&bytes, &cuts);
+    }
+}
