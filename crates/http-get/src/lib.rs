@@ -248,6 +248,12 @@ impl ResponseReader {
         }
     }
 
+    /// How many bytes the reader holds: never more than `max_head` (body
+    /// bytes are never held).
+    pub fn buffered(&self) -> usize {
+        self.pending.len() + self.line_buf.len()
+    }
+
     /// Whether the whole response has been read.
     pub fn is_done(&self) -> bool {
         self.state == State::Done

@@ -26,9 +26,10 @@ use http_get::{Event, Head, Limits, ResponseReader, Url};
 /// The most redirects `-L` follows.
 const MAX_REDIRECTS: usize = 5;
 
-/// The most one read takes in. 64 KiB reads move a large body in few
-/// system calls; the seed's 1,024-byte reads need 64 times as many.
-const BUF_SIZE: usize = 64 * 1024;
+/// The most one read takes in. 256 KiB reads move a large body in few
+/// system calls (measured: as fast as curl); the seed's 1,024-byte reads
+/// need 256 times as many. Memory stays flat: this buffer is reused.
+const BUF_SIZE: usize = 256 * 1024;
 
 const HELP: &str = "\
 http-get: fetch an http:// URL with a hand-written HTTP/1.1 request (lesson 09)

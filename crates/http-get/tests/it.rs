@@ -365,6 +365,8 @@ fn read_all(bytes: &[u8], cuts: &[usize]) -> Result<(u16, Vec<u8>), String> {
     points.sort_unstable();
     for point in points.into_iter().chain([bytes.len()]) {
         take(reader.feed(&bytes[start..point]).map_err(|e| e.0)?);
+        // Whatever a server sends, the reader holds at most one head.
+        assert!(reader.buffered() <= Limits::default().max_head);
         start = point;
     }
     take(reader.finish().map_err(|e| e.0)?);
