@@ -64,11 +64,15 @@ impl fmt::Display for FrameError {
 impl std::error::Error for FrameError {}
 
 // ANCHOR: lines
-/// Splits a byte stream into lines ending with `\n`.
+/// Splits a byte stream into lines ending with `\n` (a `\r` before it is
+/// kept: the bytes are the line's). After an error the stream cannot be
+/// trusted any more: every later call returns the same error, and the
+/// connection should be closed.
 pub struct LineDecoder {
     /// The start of a line whose newline has not come yet.
     partial: Vec<u8>,
     max_line: usize,
+    failed: Option<FrameError>,
 }
 
 impl LineDecoder {
@@ -77,6 +81,7 @@ impl LineDecoder {
         LineDecoder {
             partial: Vec::new(),
             max_line,
+            failed: None,
         }
     }
 
@@ -84,6 +89,9 @@ impl LineDecoder {
     /// without their `\n`. A line cut at the end of `bytes` is kept for the
     /// next call.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, FrameError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
         let mut lines = Vec::new();
         for piece in bytes.split_inclusive(|&b| b == b'\n') {
             let (text, complete) = match piece.strip_suffix(b"\n") {
@@ -93,7 +101,10 @@ impl LineDecoder {
             // Check before copying: the decoder never holds more than
             // max_line bytes, however long the line a peer sends.
             if self.partial.len() + text.len() > self.max_line {
-                return Err(FrameError::LineTooLong { max: self.max_line });
+                let err = FrameError::LineTooLong { max: self.max_line };
+                self.failed = Some(err.clone());
+                self.partial = Vec::new();
+                return Err(err);
             }
             self.partial.extend_from_slice(text);
             if complete {
@@ -141,11 +152,13 @@ pub fn encode_frame(payload: &[u8], max: usize) -> Result<Vec<u8>, FrameError> {
     Ok(frame)
 }
 
-/// Splits a byte stream into length-prefixed frames.
+/// Splits a byte stream into length-prefixed frames. After an error every
+/// later call returns the same error: close the connection.
 pub struct LengthDecoder {
     /// Bytes of the frame being read: its header, then its payload.
     partial: Vec<u8>,
     max_frame: usize,
+    failed: Option<FrameError>,
 }
 
 impl LengthDecoder {
@@ -154,11 +167,15 @@ impl LengthDecoder {
         LengthDecoder {
             partial: Vec::new(),
             max_frame,
+            failed: None,
         }
     }
 
     /// Takes the bytes of one read and returns the payloads they complete.
     pub fn feed(&mut self, mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, FrameError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
         let mut frames = Vec::new();
         while !bytes.is_empty() {
             // First the header, however many reads it takes.
@@ -174,10 +191,13 @@ impl LengthDecoder {
             // any of it, so a header saying "4 GiB" allocates nothing.
             let len = self.announced();
             if len > self.max_frame {
-                return Err(FrameError::FrameTooLarge {
+                let err = FrameError::FrameTooLarge {
                     len: len as u64,
                     max: self.max_frame,
-                });
+                };
+                self.failed = Some(err.clone());
+                self.partial = Vec::new();
+                return Err(err);
             }
             let missing = HEADER + len - self.partial.len();
             let take = missing.min(bytes.len());
@@ -251,6 +271,17 @@ mod tests {
             decoder.feed(b"abcde"),
             Err(FrameError::LineTooLong { max: 4 })
         );
+    }
+
+    #[test]
+    fn after_an_error_a_decoder_stays_failed() {
+        let mut lines = LineDecoder::new(4);
+        assert!(lines.feed(b"abc").is_ok());
+        assert!(lines.feed(b"defgh\n").is_err());
+        assert_eq!(lines.feed(b"x\n"), Err(FrameError::LineTooLong { max: 4 }));
+        let mut frames = LengthDecoder::new(4);
+        assert!(frames.feed(&[0, 0, 0, 9]).is_err());
+        assert!(frames.feed(&[0, 0, 0, 1, b'a']).is_err());
     }
 
     #[test]

@@ -326,7 +326,8 @@ fn json() -> anyhow::Result<()> {
     writer
         .join()
         .map_err(|_| anyhow::anyhow!("the writer panicked"))??;
-    say!("=> each line is one whole message, its newline included in the text.");
+    say!("=> each line is one whole message; the newline in alice's text travelled");
+    say!("   as the two characters \\n inside the JSON string.");
     Ok(())
 }
 // ANCHOR_END: json
