@@ -103,3 +103,158 @@ mod tests {
         assert!(shown.ends_with("(40 more characters)"), "{shown}");
     }
 }
+
+/// The text encoding of the bytes on the wire, chosen with `--encoding`.
+///
+/// UTF-8 is the default everywhere. GBK and GB18030 are what Chinese
+/// Windows tools (a "network debug assistant", say) send by default;
+/// `gb2312` is accepted as a name for GBK, a superset of GB2312, as the
+/// WHATWG Encoding Standard (which encoding_rs follows) does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Charset {
+    encoding: &'static Encoding,
+    name: &'static str,
+}
+
+/// A character that the chosen encoding has no bytes for (an emoji in GBK).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmappable {
+    pub ch: char,
+    pub charset: &'static str,
+}
+
+impl std::fmt::Display for Unmappable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} (U+{:04X}) cannot be written in {}",
+            self.ch, self.ch as u32, self.charset
+        )
+    }
+}
+
+impl std::error::Error for Unmappable {}
+
+impl Charset {
+    pub const UTF8: Charset = Charset {
+        encoding: UTF_8,
+        name: "UTF-8",
+    };
+
+    /// The charsets `--encoding` accepts: utf-8, gbk, gb2312, gb18030.
+    pub fn parse(name: &str) -> Result<Charset, crate::UsageError> {
+        let (encoding, name) = match name.to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => (UTF_8, "UTF-8"),
+            "gbk" => (encoding_rs::GBK, "GBK"),
+            "gb2312" => (encoding_rs::GBK, "GBK (for gb2312)"),
+            "gb18030" => (encoding_rs::GB18030, "GB18030"),
+            _ => {
+                return Err(crate::UsageError(format!(
+                    "unknown encoding {name:?}: expected utf-8, gbk, gb2312 or gb18030"
+                )))
+            }
+        };
+        Ok(Charset { encoding, name })
+    }
+
+    /// The charset's name, for messages.
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// A streaming decoder for bytes in this charset.
+    pub fn decoder(self) -> Decoder {
+        Decoder::new(self.encoding)
+    }
+
+    /// Encodes `text`, or names the first character this charset cannot
+    /// write. (encoding_rs's plain `encode` would write it as an HTML
+    /// reference like `&#128512;`, which is not what the user typed.)
+    pub fn encode(self, text: &str) -> Result<Vec<u8>, Unmappable> {
+        let mut bytes = Vec::new();
+        self.encode_with(text, &mut bytes, |ch| {
+            Err(Unmappable {
+                ch,
+                charset: self.name,
+            })
+        })?;
+        Ok(bytes)
+    }
+
+    /// Encodes `text`, writing `?` for each character this charset cannot
+    /// write; for servers, which have nobody to ask.
+    pub fn encode_lossy(self, text: &str) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let _ = self.encode_with(text, &mut bytes, |_| Ok(b'?'));
+        bytes
+    }
+
+    fn encode_with(
+        self,
+        mut text: &str,
+        bytes: &mut Vec<u8>,
+        mut unmappable: impl FnMut(char) -> Result<u8, Unmappable>,
+    ) -> Result<(), Unmappable> {
+        let mut encoder = self.encoding.new_encoder();
+        loop {
+            let room = encoder
+                .max_buffer_length_from_utf8_without_replacement(text.len())
+                .unwrap_or(text.len().saturating_mul(4))
+                .max(16);
+            let start = bytes.len();
+            bytes.resize(start + room, 0);
+            let (result, read, written) =
+                encoder.encode_from_utf8_without_replacement(text, &mut bytes[start..], true);
+            bytes.truncate(start + written);
+            text = &text[read..];
+            match result {
+                encoding_rs::EncoderResult::InputEmpty => return Ok(()),
+                encoding_rs::EncoderResult::OutputFull => {}
+                encoding_rs::EncoderResult::Unmappable(ch) => bytes.push(unmappable(ch)?),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod charset_tests {
+    use super::*;
+
+    #[test]
+    fn the_seeds_gbk_bytes() {
+        let gbk = Charset::parse("GBK").expect("gbk");
+        let hello = gbk.encode("你好服务端，我是客户端小黑!").expect("all in GBK");
+        assert_eq!(
+            hello[..10],
+            [0xc4, 0xe3, 0xba, 0xc3, 0xb7, 0xfe, 0xce, 0xf1, 0xb6, 0xcb]
+        );
+        let reply = [0xce, 0xd2, 0xca, 0xc7, 0xb7, 0xfe, 0xce, 0xf1, 0xc6, 0xf7];
+        let mut decoder = gbk.decoder();
+        assert_eq!(decoder.decode(&reply), "我是服务器");
+        assert_eq!(gbk.encode("我是服务器").ok(), Some(reply.to_vec()));
+    }
+
+    #[test]
+    fn unmappable_characters_are_named_or_replaced() {
+        let gbk = Charset::parse("gb2312").expect("gb2312");
+        let err = gbk.encode("hi 😀").expect_err("no emoji in GBK");
+        assert_eq!(err.ch, '😀');
+        assert!(err.to_string().contains("U+1F600"), "{err}");
+        assert_eq!(gbk.encode_lossy("a😀b"), b"a?b");
+        let gb18030 = Charset::parse("gb18030").expect("gb18030");
+        assert!(gb18030.encode("😀").is_ok());
+        assert!(Charset::parse("latin1").is_err());
+    }
+
+    #[test]
+    fn gbk_split_between_reads_decodes_whole() {
+        let gbk = Charset::parse("gbk").expect("gbk");
+        let bytes = gbk.encode("我是服务器").expect("gbk");
+        let mut decoder = gbk.decoder();
+        let mut text = String::new();
+        for chunk in bytes.chunks(3) {
+            text += &decoder.decode(chunk);
+        }
+        assert_eq!(text + &decoder.finish(), "我是服务器");
+    }
+}
