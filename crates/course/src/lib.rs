@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 
 pub use cli::UsageError;
 pub use report::main;
-pub use text::{preview, Charset, Decoder, Unmappable};
+pub use text::{preview, printable, Charset, Decoder, Unmappable};
 
 /// Prints one line to stdout and flushes it, like `println!`, but never
 /// panics: a server whose output pipe was closed keeps serving.

@@ -57,6 +57,21 @@ impl Decoder {
     }
 }
 
+/// Peer text with its control characters shown as escapes (`\u{1b}`), so
+/// that bytes from the network cannot move the cursor or clear the screen
+/// of whoever reads them. Everything else is shown as it is.
+pub fn printable(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_debug());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
 /// Shows peer text in a log line: quoted, with control characters escaped
 /// (so an escape sequence cannot repaint the teacher's terminal), and cut
 /// after 60 characters.
@@ -92,6 +107,14 @@ mod tests {
         assert_eq!(decoder.decode(b"a\xffb"), "a\u{FFFD}b");
         assert_eq!(decoder.decode(&"你".as_bytes()[..2]), "");
         assert_eq!(decoder.finish(), "\u{FFFD}");
+    }
+
+    #[test]
+    fn printable_escapes_only_control_characters() {
+        assert_eq!(
+            printable("it's \"你好\"\u{1b}[2J\n"),
+            "it's \"你好\"\\u{1b}[2J\\n"
+        );
     }
 
     #[test]
@@ -203,8 +226,11 @@ impl Charset {
                 .max(16);
             let start = bytes.len();
             bytes.resize(start + room, 0);
-            let (result, read, written) =
-                encoder.encode_from_utf8_without_replacement(text, &mut bytes[start..], true);
+            let (result, read, written) = encoder.encode_from_utf8_without_replacement(
+                text,
+                &mut bytes[start..],
+                true,
+            );
             bytes.truncate(start + written);
             text = &text[read..];
             match result {
@@ -223,7 +249,9 @@ mod charset_tests {
     #[test]
     fn the_seeds_gbk_bytes() {
         let gbk = Charset::parse("GBK").expect("gbk");
-        let hello = gbk.encode("你好服务端，我是客户端小黑!").expect("all in GBK");
+        let hello = gbk
+            .encode("你好服务端，我是客户端小黑!")
+            .expect("all in GBK");
         assert_eq!(
             hello[..10],
             [0xc4, 0xe3, 0xba, 0xc3, 0xb7, 0xfe, 0xce, 0xf1, 0xb6, 0xcb]
