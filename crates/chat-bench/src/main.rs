@@ -88,18 +88,24 @@ fn run() -> anyhow::Result<()> {
         None
     };
 
+    // Nicknames unique to this run: a run right after another may find the
+    // last run's members still leaving the room.
+    let run_id = std::process::id();
+
     // The listeners join one by one; then one thread watches all of them.
     let mut poll = Poll::new()?;
     let mut listeners = Vec::with_capacity(clients);
     for i in 0..clients {
-        let mut listener = join(target, &format!("l{i}"))?;
+        let mut listener = join(target, &format!("l{run_id}-{i}"))?;
         poll.registry()
             .register(&mut listener.stream, Token(i), Interest::READABLE)?;
         listeners.push(listener);
     }
     // The talker gets its own messages back; it must read them too, or a
     // server that cuts off clients that don't read would cut it off.
-    let mut talker = join(target, "talker")?;
+    let talker_nick = format!("talker{run_id}");
+    let from_talker = format!("] {talker_nick}: t");
+    let mut talker = join(target, &talker_nick)?;
     poll.registry()
         .register(&mut talker.stream, Token(clients), Interest::READABLE)?;
 
@@ -130,8 +136,8 @@ fn run() -> anyhow::Result<()> {
                 continue;
             }
             listeners[i].read_lines(|line| {
-                // A message from the talker: "[time] talker: t<stamp> k<index> ..."
-                let Some(rest) = line.split("] talker: t").nth(1) else {
+                // A message from the talker: "[time] talker<id>: t<stamp> k<index> ..."
+                let Some(rest) = line.split(from_talker.as_str()).nth(1) else {
                     return Ok(());
                 };
                 let (Some(stamp), Some(index)) = (rest.get(..20), rest.get(22..28))
@@ -220,6 +226,11 @@ fn join(target: SocketAddr, nick: &str) -> anyhow::Result<Member> {
         if reader.read_line(&mut line)? == 0 {
             bail!("{nick}: the server closed the connection before we joined");
         }
+        // The server refused the nickname (or something else): say so now
+        // rather than wait for its nickname deadline.
+        if line.starts_with("! ") {
+            bail!("{nick}: the server said {}", line.trim_end());
+        }
     }
     // Whatever the reader already buffered past our join line is kept.
     let partial = reader.buffer().to_vec();
@@ -241,7 +252,7 @@ fn join_stalled(target: SocketAddr) -> anyhow::Result<socket2::Socket> {
     )?;
     socket.set_recv_buffer_size(1024)?;
     socket.connect_timeout(&target.into(), Duration::from_secs(10))?;
-    socket.send(b"stalled\n")?;
+    socket.send(format!("stalled{}\n", std::process::id()).as_bytes())?;
     Ok(socket)
 }
 
