@@ -20,6 +20,8 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Context;
+use course::cli::{Arg, Args};
+use course::{Charset, UsageError};
 
 /// Where the chat server listens by default (the seed's port).
 const DEFAULT_ADDR: &str = "127.0.0.1:9999";
@@ -30,7 +32,7 @@ const GOODBYE_WAIT: Duration = Duration::from_secs(5);
 const HELP: &str = "\
 chat-client: join a chat room (lesson 04)
 
-Usage: chat-client [ADDR]
+Usage: chat-client [ADDR] [--encoding NAME]
 
 The first line you type is your nickname; every other line goes to the
 room. /who lists who is here; QUIT (or the end of input, Ctrl-D) leaves.
@@ -38,17 +40,30 @@ room. /who lists who is here; QUIT (or the end of input, Ctrl-D) leaves.
 Arguments:
   ADDR  host:port of the chat server [default: 127.0.0.1:9999]
 
+Options:
+      --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
+                        must match the chat server's --encoding
+  -h, --help            print this help
+
 Example:
   chat-client
   printf 'alice\\nhello everyone\\n' | chat-client 127.0.0.1:9999
+  chat-client --encoding gbk         # against chat-server --encoding gbk
 ";
+
+/// What the command line asked for.
+struct Options {
+    addr: String,
+    /// How text is written to and read from the wire.
+    charset: Charset,
+}
 
 fn main() -> ExitCode {
     course::main(run)
 }
 
 fn run() -> anyhow::Result<()> {
-    let addr = course::cli::addr_only(HELP, DEFAULT_ADDR)?;
+    let Options { addr, charset } = parse_args()?;
 
     let mut stream =
         TcpStream::connect(&addr).with_context(|| format!("cannot connect to {addr}"))?;
@@ -65,12 +80,12 @@ fn run() -> anyhow::Result<()> {
         let said_goodbye = Arc::clone(&said_goodbye);
         thread::Builder::new()
             .name("receiver".into())
-            .spawn(move || receive(incoming, &said_goodbye))
+            .spawn(move || receive(incoming, &said_goodbye, charset))
             .context("cannot start the receiving thread")?
     };
 
     // This thread sends: every line typed (or piped) goes to the server.
-    send(&mut stream, &said_goodbye)?;
+    send(&mut stream, &said_goodbye, charset)?;
 
     // We said goodbye (or could not send any more); the receiver prints the
     // room's last words and ends when the server closes the connection.
@@ -82,9 +97,13 @@ fn run() -> anyhow::Result<()> {
 }
 
 // ANCHOR: send
-/// Sends stdin to the server line by line; at `QUIT` or the end of input,
-/// says goodbye.
-fn send(stream: &mut TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<()> {
+/// Sends stdin to the server line by line, in `charset`; at `QUIT` or the
+/// end of input, says goodbye.
+fn send(
+    stream: &mut TcpStream,
+    said_goodbye: &AtomicBool,
+    charset: Charset,
+) -> anyhow::Result<()> {
     let mut line = Vec::new();
     let mut input = io::stdin().lock();
     loop {
@@ -101,6 +120,16 @@ fn send(stream: &mut TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<()>
         if !line.ends_with(b"\n") {
             line.push(b'\n');
         }
+        // The terminal gives UTF-8; the wire wants the chosen charset. A
+        // character it can't write (an emoji in GBK) is reported, and the
+        // line skipped: sending something else would not be what was typed.
+        let bytes = match charset.encode(&String::from_utf8_lossy(&line)) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                eprintln!("chat-client: {err}: line not sent");
+                continue;
+            }
+        };
         let quitting = line.trim_ascii().eq_ignore_ascii_case(b"QUIT");
         if quitting {
             // Before the write: the server may close as soon as it reads it.
@@ -109,7 +138,7 @@ fn send(stream: &mut TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<()>
         // write_all: the whole line, however many writes it takes. If it
         // fails, the connection is gone: the receiving thread prints what
         // the server said last and reports how it ended.
-        if stream.write_all(&line).is_err() {
+        if stream.write_all(&bytes).is_err() {
             return Ok(());
         }
         if quitting {
@@ -120,10 +149,16 @@ fn send(stream: &mut TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<()>
 // ANCHOR_END: send
 
 // ANCHOR: receive
-/// Prints everything the server sends until it closes the connection.
-fn receive(mut stream: TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<()> {
+/// Prints everything the server sends until it closes the connection,
+/// decoded from `charset` (the terminal gets UTF-8).
+fn receive(
+    mut stream: TcpStream,
+    said_goodbye: &AtomicBool,
+    charset: Charset,
+) -> anyhow::Result<()> {
     let mut buf = vec![0; 16 * 1024];
-    let mut decoder = course::Decoder::utf8();
+    // Keeps a character cut between two reads whole (see course::Decoder).
+    let mut decoder = charset.decoder();
     let mut out = io::stdout();
     loop {
         if said_goodbye.load(Ordering::SeqCst) {
@@ -157,4 +192,27 @@ fn receive(mut stream: TcpStream, said_goodbye: &AtomicBool) -> anyhow::Result<(
 fn lost_server(why: &str) -> ! {
     eprintln!("chat-client: error: {why}");
     std::process::exit(1);
+}
+
+/// Reads the command line into [`Options`].
+fn parse_args() -> Result<Options, UsageError> {
+    let mut args = Args::from_env(HELP);
+    let mut addr = None;
+    let mut charset = Charset::UTF8;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                charset = Charset::parse(&name)?;
+            }
+            Arg::Value(value) if addr.is_none() => {
+                addr = Some(course::cli::parse_addr(value)?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Options {
+        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+        charset,
+    })
 }

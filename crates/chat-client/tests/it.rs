@@ -1,5 +1,7 @@
 //! chat-client as real processes against the real chat-server.
 
+use std::io::{BufRead, BufReader, Write};
+
 use testkit::{beside, run, Process, Server};
 
 const EXE: &str = env!("CARGO_BIN_EXE_chat-client");
@@ -10,7 +12,15 @@ fn start_server() -> Server {
 
 /// Starts a client and joins the room as `nick`.
 fn join(server: &Server, nick: &str) -> Process {
-    let mut client = Process::spawn(EXE, &[&server.addr_arg()]);
+    join_with(server, nick, &[])
+}
+
+/// Starts a client with `options` and joins the room as `nick`.
+fn join_with(server: &Server, nick: &str, options: &[&str]) -> Process {
+    let addr = server.addr_arg();
+    let mut args = vec![addr.as_str()];
+    args.extend_from_slice(options);
+    let mut client = Process::spawn(EXE, &args);
     client.send_stdin(format!("{nick}\n").as_bytes());
     client.wait_for_stdout(&format!("* {nick} 加入了聊天室 ({nick} joined)"));
     client
@@ -108,6 +118,54 @@ fn help_bad_arguments_and_failures() {
     testkit::assert_help(EXE);
     testkit::assert_bad_args(EXE, &["9999"], "9999");
     testkit::assert_bad_args(EXE, &["--nick", "x"], "--nick");
+    testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
     testkit::assert_refused(EXE, &[]);
     testkit::assert_unresolvable(EXE, &[]);
+}
+
+#[test]
+fn chinese_round_trips_through_a_gbk_room() {
+    use testkit::seed004::{HELLO, HELLO_GBK};
+    let server = Server::start_with(
+        &beside(EXE, "chat-server"),
+        &["127.0.0.1:0", "--encoding", "gbk"],
+    );
+    let gbk = ["--encoding", "gbk"];
+    let mut xiaohei = join_with(&server, "小黑", &gbk);
+    let mut other = join_with(&server, "服务器", &gbk);
+    xiaohei.wait_for_stdout("* 服务器 加入了聊天室 (服务器 joined)");
+
+    // A raw peer in the room sees what the client put on the wire.
+    let mut raw = BufReader::new(server.connect());
+    let mut greeting = Vec::new();
+    raw.read_until(b'\n', &mut greeting).expect("greeting");
+    raw.get_mut().write_all(b"raw\n").expect("nick");
+    xiaohei.wait_for_stdout("* raw 加入了聊天室 (raw joined)");
+
+    // An emoji has no GBK bytes: reported, not sent; the next line is.
+    xiaohei.send_stdin(format!("😀\n{HELLO}\n").as_bytes());
+    xiaohei.wait_for_stderr("'😀' (U+1F600) cannot be written in GBK: line not sent");
+    for client in [&xiaohei, &other] {
+        client.wait_for_stdout(&format!("] 小黑: {HELLO}\n"));
+    }
+    let said = [b"] \xd0\xa1\xba\xda: ", HELLO_GBK, b"\n"].concat();
+    let mut lines = Vec::new();
+    for _ in 0..20 {
+        let mut line = Vec::new();
+        raw.read_until(b'\n', &mut line).expect("a line");
+        let found = line.ends_with(&said);
+        lines.push(line);
+        if found {
+            break;
+        }
+    }
+    let messages: Vec<_> = lines.iter().filter(|l| l.starts_with(b"[")).collect();
+    assert_eq!(messages.len(), 1, "{lines:?}");
+    assert!(messages[0].ends_with(&said), "{lines:?}");
+
+    xiaohei.close_stdin();
+    xiaohei.wait().expect_code(0);
+    other.wait_for_stdout("* 小黑已经离开了 (小黑 left: QUIT)");
+    other.close_stdin();
+    other.wait().expect_code(0);
 }

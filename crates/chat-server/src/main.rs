@@ -12,6 +12,9 @@
 //! cargo run -p chat-server
 //! cargo run -p chat-client           # or: nc 127.0.0.1 9999
 //! ```
+//!
+//! `--encoding gbk` makes the whole room speak GBK on the wire: every
+//! client of this server must use the same encoding.
 
 mod room;
 
@@ -25,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use course::cli::{Arg, Args};
-use course::{say, UsageError};
+use course::{say, Charset, UsageError};
 
 use room::{Inbox, Refusal, Room};
 
@@ -59,11 +62,14 @@ Options:
       --max-clients N        most connections at once [default: 1000]
       --nick-timeout SECS    time to choose a nickname [default: 20]
       --write-timeout SECS   longest a client may block one write [default: 5]
+      --encoding NAME        utf-8, gbk, gb2312 or gb18030 [default: utf-8]
+                             the one encoding of the whole room
   -h, --help                 print this help
 
 Example:
   chat-server                        # then, in other terminals: chat-client
   chat-server 127.0.0.1:0 --max-clients 30
+  chat-server --encoding gbk         # then: chat-client --encoding gbk
 ";
 
 /// What the command line asked for.
@@ -78,6 +84,9 @@ struct Settings {
     max_clients: usize,
     nick_timeout: Duration,
     write_timeout: Duration,
+    /// How text is read from and written to every client: one charset for
+    /// the whole room.
+    charset: Charset,
 }
 
 fn main() -> ExitCode {
@@ -94,7 +103,7 @@ fn run() -> anyhow::Result<()> {
     // ANCHOR: accept_loop
     // The room is shared by every client's threads: Arc to share it, a
     // Mutex inside it to change it one thread at a time.
-    let room = Arc::new(Room::default());
+    let room = Arc::new(Room::new(settings.charset));
     // Connections being served, to keep the total bounded.
     let connections = Arc::new(AtomicUsize::new(0));
     loop {
@@ -112,8 +121,8 @@ fn run() -> anyhow::Result<()> {
             say!("{peer} turned away: the room is full");
             // A fresh socket's send buffer is empty: this short write does
             // not block. Dropping the stream closes the connection.
-            let _ =
-                stream.write_all("聊天室已满 (the room is full), try later\n".as_bytes());
+            let full = "聊天室已满 (the room is full), try later\n";
+            let _ = stream.write_all(&settings.charset.encode_lossy(full));
             continue;
         }
         connections.fetch_add(1, Ordering::SeqCst);
@@ -151,7 +160,7 @@ fn serve(
     // Until it has joined, the client is answered directly; a write that
     // cannot go through within the timeout ends the visit.
     stream.set_write_timeout(Some(settings.write_timeout))?;
-    stream.write_all(GREETING.as_bytes())?;
+    answer(&mut stream, settings.charset, GREETING)?;
 
     // The whole handshake has one deadline: a client that trickles a byte
     // at a time cannot hold its connection open forever.
@@ -159,7 +168,9 @@ fn serve(
         stream: stream.try_clone()?,
         deadline: Some(Instant::now() + settings.nick_timeout),
     });
-    let Some((id, nick, inbox)) = choose_nick(&mut stream, &mut reader, room)? else {
+    let Some((id, nick, inbox)) =
+        choose_nick(&mut stream, &mut reader, room, settings.charset)?
+    else {
         return Ok(()); // The client left before choosing a nickname.
     };
     reader.get_mut().deadline = None;
@@ -191,7 +202,7 @@ fn serve(
         return Err(err);
     }
 
-    let ending = chat(&mut reader, room, id, &nick);
+    let ending = chat(&mut reader, room, id, &nick, settings.charset);
     // Whoever removes the member announces it: the writer thread may have
     // done so already, if it cut the client off.
     let why = match &ending {
@@ -213,18 +224,19 @@ fn choose_nick(
     stream: &mut TcpStream,
     reader: &mut BufReader<ClientReader>,
     room: &Room,
+    charset: Charset,
 ) -> io::Result<Option<(u64, String, Inbox)>> {
     let mut line = Vec::new();
     loop {
-        let nick = match read_line(reader, &mut line) {
+        let nick = match read_line(reader, &mut line, charset) {
             Ok(Line::Text(nick)) => nick,
             Ok(Line::TooLong) => {
-                stream.write_all(b"! nickname too long, try another\n")?;
+                answer(stream, charset, "! nickname too long, try another\n")?;
                 continue;
             }
             Ok(Line::End) => return Ok(None),
             Err(err) if err.kind() == io::ErrorKind::TimedOut => {
-                let _ = stream.write_all(b"! too slow: no nickname in time, bye\n");
+                let _ = answer(stream, charset, "! too slow: no nickname in time, bye\n");
                 return Err(err);
             }
             Err(err) => return Err(err),
@@ -233,7 +245,7 @@ fn choose_nick(
             return Ok(None);
         }
         if let Err(why) = check_nick(&nick) {
-            stream.write_all(format!("! {why}, try another\n").as_bytes())?;
+            answer(stream, charset, &format!("! {why}, try another\n"))?;
             continue;
         }
         // A bounded outbox: at most room::OUTBOX_BYTES wait for this client.
@@ -241,11 +253,18 @@ fn choose_nick(
         match room.join(&nick, outbox, stream.try_clone()?) {
             Ok(id) => return Ok(Some((id, nick, inbox))),
             Err(Refusal::Taken) => {
-                let answer = format!("! 昵称已被占用 ({nick} is taken), try another\n");
-                stream.write_all(answer.as_bytes())?;
+                let taken = format!("! 昵称已被占用 ({nick} is taken), try another\n");
+                answer(stream, charset, &taken)?;
             }
         }
     }
+}
+
+/// Writes `text` straight to a client that has not joined the room (yet),
+/// in the room's charset. A character the charset can't write goes out as
+/// `?`: a server has nobody to ask.
+fn answer(stream: &mut TcpStream, charset: Charset, text: &str) -> io::Result<()> {
+    stream.write_all(&charset.encode_lossy(text))
 }
 
 // ANCHOR_END: choose_nick
@@ -257,10 +276,11 @@ fn chat(
     room: &Room,
     id: u64,
     nick: &str,
+    charset: Charset,
 ) -> io::Result<&'static str> {
     let mut line = Vec::new();
     loop {
-        match read_line(reader, &mut line)? {
+        match read_line(reader, &mut line, charset)? {
             Line::End => return Ok("connection closed"),
             Line::TooLong => room.tell(
                 id,
@@ -318,8 +338,13 @@ enum Line {
 }
 
 // ANCHOR: read_line
-/// Reads one line, holding at most MAX_LINE bytes of it.
-fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Line> {
+/// Reads one line, holding at most MAX_LINE bytes of it (bytes, whatever
+/// the charset), and decodes it from `charset`.
+fn read_line(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    charset: Charset,
+) -> io::Result<Line> {
     line.clear();
     let n = reader
         .by_ref()
@@ -343,9 +368,15 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Line> 
     }
     // A line ends at '\n'; telnet and Windows tools put '\r' before it. A
     // last line without '\n' before the connection closed still counts.
+    // Both are the same single byte in every charset offered, and never
+    // part of a GBK or GB18030 character, so cutting at them is safe.
     let text = line.strip_suffix(b"\n").unwrap_or(line);
     let text = text.strip_suffix(b"\r").unwrap_or(text);
-    Ok(Line::Text(clean(&String::from_utf8_lossy(text))))
+    // A whole line holds whole characters: a fresh decoder does. Bytes not
+    // valid in the charset become U+FFFD.
+    let mut decoder = charset.decoder();
+    let text = decoder.decode(text) + &decoder.finish();
+    Ok(Line::Text(clean(&text)))
 }
 
 // ANCHOR_END: read_line
@@ -436,6 +467,7 @@ fn parse_args() -> Result<Options, UsageError> {
         max_clients: 1000,
         nick_timeout: Duration::from_secs(20),
         write_timeout: Duration::from_secs(5),
+        charset: Charset::UTF8,
     };
     while let Some(arg) = args.next()? {
         match arg {
@@ -455,6 +487,10 @@ fn parse_args() -> Result<Options, UsageError> {
             Arg::Long("write-timeout") => {
                 settings.write_timeout =
                     seconds(args.value("--write-timeout")?, "--write-timeout")?;
+            }
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                settings.charset = Charset::parse(&name)?;
             }
             Arg::Value(value) if addr.is_none() => {
                 addr = Some(course::cli::parse_addr(value)?);

@@ -4,6 +4,13 @@
 //! only to look at or change the list of members and to put a message in
 //! their outboxes, which never blocks: no socket is ever written while the
 //! lock is held, so one slow client cannot hold up the others.
+//!
+//! The room has one charset (the server's `--encoding`) for everyone. So a
+//! message is encoded once, before the lock is taken, and the same bytes go
+//! into every outbox: the outbox counts and bounds the bytes that will go
+//! on the wire, and the writer threads only write. (Keeping text in the
+//! outboxes and encoding in each writer would encode every message once
+//! per member, and count one size in and another out.)
 
 use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpStream};
@@ -11,8 +18,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// One message on its way to the clients, shared by all their outboxes.
-pub type Message = Arc<str>;
+use course::Charset;
+
+/// One message on its way to the clients, already encoded in the room's
+/// charset, shared by all their outboxes.
+pub type Message = Arc<[u8]>;
 
 /// The most bytes that may wait in one client's outbox. A burst (a pasted
 /// page, a busy minute) fits easily; a client that lets more pile up is not
@@ -82,9 +92,9 @@ impl Inbox {
         let Ok(first) = self.receiver.recv() else {
             return false;
         };
-        batch.extend_from_slice(first.as_bytes());
+        batch.extend_from_slice(&first);
         while let Ok(more) = self.receiver.try_recv() {
-            batch.extend_from_slice(more.as_bytes());
+            batch.extend_from_slice(&more);
         }
         true
     }
@@ -99,9 +109,10 @@ impl Inbox {
 
 // ANCHOR: room
 /// The shared room.
-#[derive(Default)]
 pub struct Room {
     members: Mutex<Members>,
+    /// How every message is written on the wire, for every member.
+    charset: Charset,
 }
 
 #[derive(Default)]
@@ -128,6 +139,14 @@ pub enum Refusal {
 }
 
 impl Room {
+    /// An empty room whose messages go out in `charset`.
+    pub fn new(charset: Charset) -> Room {
+        Room {
+            members: Mutex::default(),
+            charset,
+        }
+    }
+
     /// The members' list, locked. A thread that panicked while holding the
     /// lock can't have left the list half-changed (every change is a single
     /// insert or remove), so a poisoned lock is still safe to use.
@@ -208,7 +227,7 @@ impl Room {
     /// has stopped reading: it is removed from the room, its socket shut
     /// down, and the room told, which may in turn find another one full.
     fn deliver(&self, to: Option<u64>, text: String) {
-        let mut pending = vec![(to, Message::from(text))];
+        let mut pending = vec![(to, self.encode(&text))];
         while let Some((to, message)) = pending.pop() {
             let cut_off: Vec<Member> = {
                 let mut members = self.lock();
@@ -230,9 +249,16 @@ impl Room {
                 // Wakes the member's reader and writer threads: both end.
                 let _ = member.socket.shutdown(Shutdown::Both);
                 let notice = crate::left(&member.nick, "too slow: it was not reading");
-                pending.push((None, Message::from(notice)));
+                pending.push((None, self.encode(&notice)));
             }
         }
     }
     // ANCHOR_END: deliver
+
+    /// Encodes a message once for every member. A character the room's
+    /// charset can't write (U+FFFD for bad bytes, in GBK) goes out as `?`:
+    /// a server has nobody to ask.
+    fn encode(&self, text: &str) -> Message {
+        Message::from(self.charset.encode_lossy(text))
+    }
 }

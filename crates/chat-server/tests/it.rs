@@ -475,5 +475,116 @@ fn help_bad_arguments_and_a_port_in_use() {
     testkit::assert_bad_args(EXE, &["--max-clients", "0"], "0");
     testkit::assert_bad_args(EXE, &["--nick-timeout", "soon"], "soon");
     testkit::assert_bad_args(EXE, &["--write-timeout", "0"], "0");
+    testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
     testkit::assert_port_in_use(EXE);
+}
+
+/// A raw chat client for a room started with `--encoding gbk`: it sends and
+/// reads bytes, and decodes lines as GBK only to find what it waits for.
+struct GbkChatter {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl GbkChatter {
+    /// Connects, checks the greeting came in GBK, and joins as `nick`
+    /// (given in GBK, and as text).
+    fn join(server: &Server, nick_gbk: &[u8], nick: &str) -> GbkChatter {
+        let stream = server.connect();
+        let writer = stream.try_clone().expect("clone");
+        let mut chatter = GbkChatter {
+            reader: BufReader::new(stream),
+            writer,
+        };
+        let greeting = chatter.line();
+        assert_eq!(
+            greeting,
+            gbk()
+                .encode("连接成功!,请输入昵称 (connected: please type a nickname)\n")
+                .expect("GBK")
+        );
+        chatter.send(&[nick_gbk, b"\n"].concat());
+        chatter.wait_for(&format!("* {nick} 加入了聊天室 ({nick} joined)"));
+        chatter
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("send");
+    }
+
+    /// The next line's bytes; fails the test at the end of stream.
+    fn line(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(0) => panic!("the server closed the connection"),
+            Ok(_) => line,
+            Err(err) => panic!("no line from the server: {err}"),
+        }
+    }
+
+    /// Reads lines until one, read as GBK, contains `needle`; returns its
+    /// bytes.
+    fn wait_for(&mut self, needle: &str) -> Vec<u8> {
+        let mut seen = Vec::new();
+        for _ in 0..1000 {
+            let line = self.line();
+            let mut decoder = gbk().decoder();
+            let text = decoder.decode(&line) + &decoder.finish();
+            if text.contains(needle) {
+                return line;
+            }
+            seen.push(text);
+        }
+        panic!("never saw {needle:?}; saw {seen:?}");
+    }
+}
+
+fn gbk() -> course::Charset {
+    course::Charset::parse("gbk").expect("gbk")
+}
+
+#[test]
+fn a_gbk_room_reads_and_writes_gbk() {
+    use testkit::seed004::{HELLO, HELLO_GBK, REPLY_GBK};
+    let server = Server::start_with(EXE, &["127.0.0.1:0", "--encoding", "gbk"]);
+    // 小黑 and 服务器, in GBK as seed 004 prints them.
+    let xiaohei = b"\xd0\xa1\xba\xda";
+    let fuwuqi = &REPLY_GBK[4..];
+    let mut alice = GbkChatter::join(&server, xiaohei, "小黑");
+    let mut bob = GbkChatter::join(&server, fuwuqi, "服务器");
+    alice.wait_for("* 服务器 加入了聊天室");
+
+    // [HH:MM:SS] 小黑: 你好服务端，我是客户端小黑!
+    alice.send(&[HELLO_GBK, b"\n"].concat());
+    for chatter in [&mut alice, &mut bob] {
+        let line = chatter.wait_for(&format!("小黑: {HELLO}"));
+        assert_eq!(line[0], b'[');
+        assert_eq!(
+            line[9..],
+            [b"] ", &xiaohei[..], b": ", HELLO_GBK, b"\n"].concat()
+        );
+    }
+    server
+        .process
+        .wait_for_stdout(&format!("小黑: \"{HELLO}\""));
+
+    // Bytes that are not GBK: U+FFFD on the server, `?` for the others, and
+    // the room goes on.
+    bob.send(b"\x81\x20x\n");
+    let line = alice.wait_for("服务器: ");
+    assert_eq!(line[9..], [b"] ", fuwuqi, b": ? x\n"].concat());
+    server.process.wait_for_stdout("服务器: \"\u{FFFD} x\"");
+    bob.send(&[REPLY_GBK, b"\n"].concat());
+    let line = alice.wait_for("服务器: 我是服务器");
+    assert_eq!(line[9..], [b"] ", fuwuqi, b": ", REPLY_GBK, b"\n"].concat());
+
+    // A nickname that is taken, in GBK, is refused in GBK.
+    let stream = server.connect();
+    let mut late = GbkChatter {
+        reader: BufReader::new(stream.try_clone().expect("clone")),
+        writer: stream,
+    };
+    late.line();
+    late.send(b"\xd0\xa1\xba\xda\n");
+    late.wait_for("! 昵称已被占用 (小黑 is taken)");
 }

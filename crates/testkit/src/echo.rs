@@ -78,3 +78,48 @@ pub fn listens_on_ipv6_loopback_when_asked(exe: &str) {
     assert!(server.addr.is_ipv6());
     assert_eq!(exchange(&mut server.connect(), "v6\n"), "收到你的消息v6\n");
 }
+
+/// [`PREFIX`] in GBK.
+pub const PREFIX_GBK: &[u8] = b"\xca\xd5\xb5\xbd\xc4\xe3\xb5\xc4\xcf\xfb\xcf\xa2";
+
+/// With `--encoding gbk`, the server reads seed 004's GBK bytes as text (its
+/// log shows them), answers prefix and text in GBK, answers bytes that are
+/// not GBK with `?` and goes on, and completes a character cut between two
+/// reads.
+pub fn speaks_gbk_when_asked(exe: &str) {
+    use crate::seed004::{HELLO, HELLO_GBK, REPLY_GBK};
+    let gbk_reply = |text: &[u8]| [PREFIX_GBK, text].concat();
+    let server = Server::start_with(exe, &["127.0.0.1:0", "--encoding", "gbk"]);
+    let mut stream = server.connect();
+
+    stream
+        .write_all(&[HELLO_GBK, b"\n"].concat())
+        .expect("send");
+    let reply = read_until(&mut stream, b"\n", 1024);
+    assert_eq!(reply, gbk_reply(&[HELLO_GBK, b"\n"].concat()));
+    server
+        .process
+        .wait_for_stdout(&format!("sent 28 bytes: \"{HELLO}\\n\""));
+
+    // 0x81 starts a two-byte character, but 0x20 cannot end one: U+FFFD
+    // and a space, which GBK can only answer as `?` and a space.
+    stream.write_all(b"\x81\x20x\n").expect("send");
+    let reply = read_until(&mut stream, b"\n", 1024);
+    assert_eq!(reply, gbk_reply(b"? x\n"));
+    server
+        .process
+        .wait_for_stdout("sent 4 bytes: \"\u{FFFD} x\\n\"");
+
+    // `a` and the first byte of 我; the server answers `a` only. Then the
+    // second byte: the answer is the whole character.
+    stream
+        .write_all(&[b"a", &REPLY_GBK[..1]].concat())
+        .expect("send");
+    let first = read_until(&mut stream, b"a", 1024);
+    assert_eq!(first, gbk_reply(b"a"));
+    stream
+        .write_all(&[&REPLY_GBK[1..2], b"\n"].concat())
+        .expect("send");
+    let second = read_until(&mut stream, b"\n", 1024);
+    assert_eq!(second, gbk_reply(&[&REPLY_GBK[..2], b"\n"].concat()));
+}

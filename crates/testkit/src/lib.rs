@@ -559,3 +559,100 @@ pub fn connect_with_small_receive_buffer(addr: SocketAddr) -> TcpStream {
         .unwrap_or_else(|err| panic!("cannot set timeouts: {err}"));
     stream
 }
+
+/// Seed 004's test vectors: its client's sentence and its server's reply,
+/// with the GBK bytes the seed printed for them.
+pub mod seed004 {
+    /// What the seed's client sends.
+    pub const HELLO: &str = "你好服务端，我是客户端小黑!";
+    /// HELLO in GBK, as the seed's client prints it before sending.
+    pub const HELLO_GBK: &[u8] = b"\xc4\xe3\xba\xc3\xb7\xfe\xce\xf1\xb6\xcb\xa3\xac\
+        \xce\xd2\xca\xc7\xbf\xcd\xbb\xa7\xb6\xcb\xd0\xa1\xba\xda!";
+    /// What the seed's client receives.
+    pub const REPLY: &str = "我是服务器";
+    /// REPLY in GBK, as the seed's client prints it after receiving.
+    pub const REPLY_GBK: &[u8] = b"\xce\xd2\xca\xc7\xb7\xfe\xce\xf1\xc6\xf7";
+}
+
+/// A stand-in server for testing what a client puts on the wire: it accepts
+/// one connection, reads up to the first newline (or the end), answers
+/// `reply`, then reads until the client closes.
+pub struct FakeServer {
+    pub addr: SocketAddr,
+    thread: thread::JoinHandle<Vec<u8>>,
+}
+
+impl FakeServer {
+    /// Listens on 127.0.0.1 with a port the system picks.
+    pub fn start(reply: &[u8]) -> FakeServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap_or_else(|err| panic!("cannot bind the fake server: {err}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|err| panic!("local_addr: {err}"));
+        let reply = reply.to_vec();
+        let thread = thread::spawn(move || {
+            let Some(mut stream) = accept_before(&listener, Instant::now() + TIMEOUT)
+            else {
+                return Vec::new();
+            };
+            let mut got = Vec::new();
+            let mut buf = [0; 64 * 1024];
+            let mut answered = false;
+            // Every read has the stream's timeout; at most 16 MiB is kept.
+            while got.len() < 1 << 24 {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+                if !answered && got.contains(&b'\n') {
+                    let _ = stream.write_all(&reply);
+                    answered = true;
+                }
+            }
+            if !answered {
+                let _ = stream.write_all(&reply);
+            }
+            got
+        });
+        FakeServer { addr, thread }
+    }
+
+    /// The address as the lesson programs take it.
+    pub fn addr_arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Every byte the client sent, once it has closed the connection (or
+    /// nothing, if no client came within [`TIMEOUT`]).
+    pub fn received(self) -> Vec<u8> {
+        self.thread
+            .join()
+            .unwrap_or_else(|_| panic!("the fake server's thread panicked"))
+    }
+}
+
+/// Accepts one connection before `deadline`, with read and write timeouts.
+fn accept_before(
+    listener: &std::net::TcpListener,
+    deadline: Instant,
+) -> Option<TcpStream> {
+    listener.set_nonblocking(true).ok()?;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).ok()?;
+                stream.set_read_timeout(Some(TIMEOUT)).ok()?;
+                stream.set_write_timeout(Some(TIMEOUT)).ok()?;
+                return Some(stream);
+            }
+            Err(err)
+                if err.kind() == io::ErrorKind::WouldBlock
+                    && Instant::now() < deadline =>
+            {
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(_) => return None,
+        }
+    }
+}

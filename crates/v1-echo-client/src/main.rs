@@ -9,12 +9,17 @@
 //! cargo run -p v1-echo-server
 //! echo hello | cargo run -p v1-echo-client
 //! ```
+//!
+//! With `--encoding gbk` the line goes out in GBK, as seed 004's client
+//! sends it, and the reply is read as GBK.
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use course::cli::{Arg, Args};
+use course::{Charset, UsageError};
 
 /// Where the v1 server listens by default.
 const DEFAULT_ADDR: &str = "127.0.0.1:19527";
@@ -26,24 +31,36 @@ const MAX_REPLY: u64 = 1024 * 1024;
 const HELP: &str = "\
 v1-echo-client: send one line to an echo server, print the reply (lesson 01)
 
-Usage: v1-echo-client [ADDR]
+Usage: v1-echo-client [ADDR] [--encoding NAME]
 
 Reads one line from stdin, sends it, prints what the server sends back.
 
 Arguments:
   ADDR  host:port of the server [default: 127.0.0.1:19527]
 
+Options:
+      --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
+  -h, --help            print this help
+
 Example:
   echo hello | v1-echo-client
   echo hello | v1-echo-client 127.0.0.1:19527
+  echo 你好 | v1-echo-client --encoding gbk
 ";
+
+/// What the command line asked for.
+struct Options {
+    addr: String,
+    /// How text is written to and read from the wire.
+    charset: Charset,
+}
 
 fn main() -> ExitCode {
     course::main(run)
 }
 
 fn run() -> anyhow::Result<()> {
-    let addr = course::cli::addr_only(HELP, DEFAULT_ADDR)?;
+    let Options { addr, charset } = parse_args()?;
 
     // ANCHOR: connect
     // socket() + connect() in one call: the three-way handshake happens here.
@@ -60,10 +77,17 @@ fn run() -> anyhow::Result<()> {
         .lock()
         .read_until(b'\n', &mut line)
         .context("cannot read stdin")?;
+    // The terminal gives UTF-8 text; the wire wants the chosen charset. A
+    // character the charset has no bytes for (an emoji in GBK) is an error:
+    // sending something else in its place would not be what was typed.
+    let text = String::from_utf8_lossy(&line);
+    let bytes = charset
+        .encode(&text)
+        .map_err(|err| anyhow::anyhow!("{err}: line not sent"))?;
 
     // ANCHOR: exchange
     // write_all, not write: one write may send only part of the bytes.
-    stream.write_all(&line).context("cannot send")?;
+    stream.write_all(&bytes).context("cannot send")?;
     // Tell the server we have nothing more to say (a FIN): its next read
     // returns 0 bytes. The socket can still receive.
     stream
@@ -79,8 +103,11 @@ fn run() -> anyhow::Result<()> {
         .context("cannot read the reply")?;
     // ANCHOR_END: exchange
 
-    // The bytes are the server's: show them as text without trusting them.
-    let text = String::from_utf8_lossy(&reply);
+    // The bytes are the server's: show them as text without trusting them
+    // (bytes not valid in the charset show as U+FFFD). The terminal gets
+    // UTF-8, whatever the wire carried.
+    let mut decoder = charset.decoder();
+    let text = decoder.decode(&reply) + &decoder.finish();
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     if !text.is_empty() && !text.ends_with('\n') {
@@ -89,4 +116,27 @@ fn run() -> anyhow::Result<()> {
     out.flush()?;
     // Leaving `run` drops `stream`: the socket is closed.
     Ok(())
+}
+
+/// Reads the command line into [`Options`].
+fn parse_args() -> Result<Options, UsageError> {
+    let mut args = Args::from_env(HELP);
+    let mut addr = None;
+    let mut charset = Charset::UTF8;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                charset = Charset::parse(&name)?;
+            }
+            Arg::Value(value) if addr.is_none() => {
+                addr = Some(course::cli::parse_addr(value)?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Options {
+        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+        charset,
+    })
 }

@@ -9,13 +9,17 @@
 //! cargo run -p v1-echo-server
 //! echo hello | cargo run -p v1-echo-client
 //! ```
+//!
+//! With `--encoding gbk` it shows what it reads as GBK text (seed 004's
+//! client sends GBK); the echo is the same bytes either way.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use course::say;
+use course::cli::{Arg, Args};
+use course::{say, Charset, UsageError};
 
 /// The seed's port, on the loopback address: only programs on this machine
 /// can connect. (The seed binds 0.0.0.0, which lets the whole classroom
@@ -29,23 +33,36 @@ const BUF_SIZE: usize = 64 * 1024;
 const HELP: &str = "\
 v1-echo-server: accept one client, echo one message, exit (lesson 01)
 
-Usage: v1-echo-server [ADDR]
+Usage: v1-echo-server [ADDR] [--encoding NAME]
 
 Arguments:
   ADDR  host:port to listen on [default: 127.0.0.1:19527]
         port 0 lets the system pick a free port
 
+Options:
+      --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
+                        how the message is shown; it is echoed as it came
+  -h, --help            print this help
+
 Example:
   v1-echo-server                     # then: echo hello | v1-echo-client
   v1-echo-server 127.0.0.1:0
+  v1-echo-server --encoding gbk      # then: echo 你好 | v1-echo-client --encoding gbk
 ";
+
+/// What the command line asked for.
+struct Options {
+    addr: String,
+    /// How the bytes on the wire are read as text.
+    charset: Charset,
+}
 
 fn main() -> ExitCode {
     course::main(run)
 }
 
 fn run() -> anyhow::Result<()> {
-    let addr = course::cli::addr_only(HELP, DEFAULT_ADDR)?;
+    let Options { addr, charset } = parse_args()?;
 
     // ANCHOR: listen
     // socket() + bind() + listen() in one call. Rust listens with a backlog
@@ -77,11 +94,17 @@ fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     let message = &buf[..n];
-    let text = String::from_utf8_lossy(message);
+    // Bytes become text only to be shown, in the chosen charset; bytes that
+    // are not valid in it show as U+FFFD. This is the only read, so a
+    // character it cut short is finished (as U+FFFD) at once.
+    let mut decoder = charset.decoder();
+    let text = decoder.decode(message) + &decoder.finish();
     say!("{peer} sent {n} bytes: {}", course::preview(&text));
 
-    // write_all, not write: one write may take only part of the bytes (the
-    // seed's send() has the same catch; Python's sendall() is write_all).
+    // The echo is the bytes received, unchanged: whatever their encoding,
+    // the client gets back exactly what it sent. write_all, not write: one
+    // write may take only part of the bytes (the seed's send() has the same
+    // catch; Python's sendall() is write_all).
     stream
         .write_all(message)
         .with_context(|| format!("cannot reply to {peer}"))?;
@@ -91,4 +114,27 @@ fn run() -> anyhow::Result<()> {
     // Leaving `run` drops `stream` and `listener`, which closes both sockets:
     // Rust's close() is the end of the scope.
     Ok(())
+}
+
+/// Reads the command line into [`Options`].
+fn parse_args() -> Result<Options, UsageError> {
+    let mut args = Args::from_env(HELP);
+    let mut addr = None;
+    let mut charset = Charset::UTF8;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                charset = Charset::parse(&name)?;
+            }
+            Arg::Value(value) if addr.is_none() => {
+                addr = Some(course::cli::parse_addr(value)?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Options {
+        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+        charset,
+    })
 }

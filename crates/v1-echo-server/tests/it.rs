@@ -3,6 +3,7 @@
 use std::io::{Read, Write};
 use std::net::Shutdown;
 
+use testkit::seed004::{HELLO, HELLO_GBK};
 use testkit::{Process, Server};
 
 const EXE: &str = env!("CARGO_BIN_EXE_v1-echo-server");
@@ -69,6 +70,43 @@ fn help_and_bad_arguments() {
     testkit::assert_bad_args(EXE, &["::1:80"], "::1:80");
     testkit::assert_bad_args(EXE, &["127.0.0.1:0", "extra"], "extra");
     testkit::assert_bad_args(EXE, &["--verbose"], "--verbose");
+    testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
+    testkit::assert_bad_args(EXE, &["--encoding"], "--encoding");
+}
+
+/// Sends `bytes` to a v1 server started with `args`, and returns the echo
+/// and everything the server printed.
+fn echo_once(args: &[&str], bytes: &[u8]) -> (Vec<u8>, testkit::Finished) {
+    let mut server = Server::start_with(EXE, args);
+    let mut stream = server.connect();
+    stream.write_all(bytes).expect("send");
+    stream.shutdown(Shutdown::Write).expect("shutdown");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).expect("read to the end");
+    let done = server.process.wait();
+    done.expect_code(0);
+    (reply, done)
+}
+
+#[test]
+fn gbk_bytes_are_shown_as_text_and_echoed_as_they_came() {
+    let sent = [HELLO_GBK, b"\n"].concat();
+    let (reply, done) = echo_once(&["127.0.0.1:0", "--encoding", "gbk"], &sent);
+    assert_eq!(reply, sent);
+    let line = format!("sent 28 bytes: \"{HELLO}\\n\"");
+    if !done.stdout.contains(&line) {
+        done.fail(&format!("no log line {line:?}"));
+    }
+}
+
+#[test]
+fn bytes_that_are_not_gbk_show_as_replacements_and_are_echoed_unchanged() {
+    // 0x81 starts a two-byte GBK character, but 0x20 can't end one.
+    let (reply, done) = echo_once(&["127.0.0.1:0", "--encoding", "gbk"], b"\x81\x20x\n");
+    assert_eq!(reply, b"\x81\x20x\n");
+    if !done.stdout.contains("sent 4 bytes: \"\u{FFFD} x\\n\"") {
+        done.fail("the bad byte is not shown as U+FFFD");
+    }
 }
 
 #[test]

@@ -17,6 +17,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use course::cli::{Arg, Args};
+use course::{Charset, UsageError};
 
 /// Where the v2 (and v5) server listens by default.
 const DEFAULT_ADDR: &str = "127.0.0.1:19534";
@@ -30,7 +32,7 @@ const PATIENCE: Duration = Duration::from_secs(2);
 const HELP: &str = "\
 v2-echo-client: send lines to an echo server and print its replies (lesson 02)
 
-Usage: v2-echo-client [ADDR]
+Usage: v2-echo-client [ADDR] [--encoding NAME]
 
 Reads lines from stdin (typed or piped). Each line is sent and the reply
 printed before the next is read. An empty line or the end of input quits.
@@ -38,17 +40,29 @@ printed before the next is read. An empty line or the end of input quits.
 Arguments:
   ADDR  host:port of the server [default: 127.0.0.1:19534]
 
+Options:
+      --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
+  -h, --help            print this help
+
 Example:
   v2-echo-client
   printf 'hello\\n你好\\n' | v2-echo-client 127.0.0.1:19534
+  v2-echo-client --encoding gbk      # against v2-echo-server --encoding gbk
 ";
+
+/// What the command line asked for.
+struct Options {
+    addr: String,
+    /// How text is written to and read from the wire.
+    charset: Charset,
+}
 
 fn main() -> ExitCode {
     course::main(run)
 }
 
 fn run() -> anyhow::Result<()> {
-    let addr = course::cli::addr_only(HELP, DEFAULT_ADDR)?;
+    let Options { addr, charset } = parse_args()?;
 
     // socket() + connect() in one call.
     let mut stream =
@@ -63,7 +77,8 @@ fn run() -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     let mut line = Vec::new();
     let mut buf = vec![0; BUF_SIZE];
-    let mut decoder = course::Decoder::utf8();
+    // Keeps a character cut between two reads whole (see course::Decoder).
+    let mut decoder = charset.decoder();
 
     // ANCHOR: lockstep
     loop {
@@ -83,12 +98,25 @@ fn run() -> anyhow::Result<()> {
         if !line.ends_with(b"\n") {
             line.push(b'\n');
         }
+        // The terminal gives UTF-8; the wire wants the chosen charset. A
+        // character it can't write (an emoji in GBK) is reported, and the
+        // line skipped: sending something else would not be what was typed.
+        let bytes = match charset.encode(&String::from_utf8_lossy(&line)) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                eprintln!("v2-echo-client: {err}: line not sent");
+                continue;
+            }
+        };
         // write_all, not write: one write may send only part of a line.
-        stream.write_all(&line).context("cannot send")?;
+        stream.write_all(&bytes).context("cannot send")?;
 
         // The server answers each of its reads separately, so a long line
         // may come back as several replies. The reply is complete when our
-        // newline comes back. We print as we go, keeping nothing.
+        // newline comes back. We print as we go, keeping nothing. A newline
+        // is the byte 0x0A in UTF-8, GBK and GB18030 alike, and never part
+        // of a multi-byte character in any of them, so looking for that
+        // byte works whatever the charset.
         let mut waited = false;
         loop {
             let n = match stream.read(&mut buf) {
@@ -128,4 +156,27 @@ fn is_timeout(err: &io::Error) -> bool {
         err.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
+}
+
+/// Reads the command line into [`Options`].
+fn parse_args() -> Result<Options, UsageError> {
+    let mut args = Args::from_env(HELP);
+    let mut addr = None;
+    let mut charset = Charset::UTF8;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                charset = Charset::parse(&name)?;
+            }
+            Arg::Value(value) if addr.is_none() => {
+                addr = Some(course::cli::parse_addr(value)?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Options {
+        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+        charset,
+    })
 }

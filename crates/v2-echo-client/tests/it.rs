@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::net::TcpListener;
 
-use testkit::{beside, exchange, run, Process, Server};
+use testkit::seed004::{HELLO, HELLO_GBK, REPLY, REPLY_GBK};
+use testkit::{beside, exchange, run, FakeServer, Process, Server};
 
 const EXE: &str = env!("CARGO_BIN_EXE_v2-echo-client");
 
@@ -81,6 +82,88 @@ fn a_server_that_hangs_up_is_an_error() {
 fn help_bad_arguments_and_failures() {
     testkit::assert_help(EXE);
     testkit::assert_bad_args(EXE, &["127.0.0.1:"], "127.0.0.1:");
+    testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
     testkit::assert_refused(EXE, &[]);
     testkit::assert_unresolvable(EXE, &[]);
+}
+
+#[test]
+fn with_gbk_it_sends_and_reads_the_seeds_bytes() {
+    // Seed 004: the client sends HELLO in GBK and gets REPLY in GBK.
+    let server = FakeServer::start(&[REPLY_GBK, b"\n"].concat());
+    let done = run(
+        EXE,
+        &[&server.addr_arg(), "--encoding", "gbk"],
+        format!("{HELLO}\n").as_bytes(),
+    );
+    done.expect_code(0);
+    assert_eq!(server.received(), [HELLO_GBK, b"\n"].concat());
+    assert_eq!(done.stdout, format!("{REPLY}\n"));
+}
+
+#[test]
+fn a_character_gbk_cannot_write_is_reported_and_its_line_skipped() {
+    let server = Server::start_with(
+        &beside(EXE, "v2-echo-server"),
+        &["127.0.0.1:0", "--encoding", "gbk"],
+    );
+    let done = run(
+        EXE,
+        &[&server.addr_arg(), "--encoding", "gbk"],
+        "😀\nok\n".as_bytes(),
+    );
+    done.expect_code(0);
+    assert_eq!(done.stdout, "收到你的消息ok\n");
+    let report = "v2-echo-client: '😀' (U+1F600) cannot be written in GBK: line not sent";
+    if !done.stderr.contains(report) {
+        done.fail("does not report the emoji");
+    }
+    // The server got the second line only.
+    server.process.wait_for_stdout("disconnected");
+    let log = server.process.stdout();
+    assert_eq!(log.matches(" sent ").count(), 1, "{log}");
+    assert!(log.contains("sent 3 bytes: \"ok\\n\""), "{log}");
+}
+
+#[test]
+fn a_long_gbk_line_comes_back_whole_from_the_real_server() {
+    // 200,000 bytes in GBK: the server reads it in several parts, and the
+    // cuts fall inside characters; the client decodes across its reads.
+    let server = Server::start_with(
+        &beside(EXE, "v2-echo-server"),
+        &["127.0.0.1:0", "--encoding", "gbk"],
+    );
+    let line = format!("{}\n", "你好世界".repeat(25_000));
+    let done = run(
+        EXE,
+        &[&server.addr_arg(), "--encoding", "gbk"],
+        format!("{REPLY}\n{line}").as_bytes(),
+    );
+    done.expect_code(0);
+    assert!(!done.stdout.contains('\u{FFFD}'), "a character was broken");
+    assert_eq!(
+        done.stdout.replace("收到你的消息", ""),
+        format!("{REPLY}\n{line}")
+    );
+}
+
+#[test]
+fn gb18030_can_write_what_gbk_cannot() {
+    let server = Server::start_with(
+        &beside(EXE, "v5-echo-server"),
+        &["127.0.0.1:0", "--encoding", "gb18030"],
+    );
+    let done = run(
+        EXE,
+        &[&server.addr_arg(), "--encoding", "gb18030"],
+        "smile 😀\n".as_bytes(),
+    );
+    done.expect_code(0);
+    assert_eq!(done.stdout, "收到你的消息smile 😀\n");
+    assert_eq!(
+        done.stderr.matches("not sent").count(),
+        0,
+        "{}",
+        done.stderr
+    );
 }

@@ -18,7 +18,8 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Context;
-use course::say;
+use course::cli::{Arg, Args};
+use course::{say, Charset, UsageError};
 
 /// The seed's port, on the loopback address: only programs on this machine
 /// can connect. (The seed binds 0.0.0.0, which lets the whole classroom
@@ -38,7 +39,7 @@ const BUF_SIZE: usize = 64 * 1024;
 const HELP: &str = "\
 v2-echo-server: a TCP echo server that serves one client at a time (lesson 02)
 
-Usage: v2-echo-server [ADDR]
+Usage: v2-echo-server [ADDR] [--encoding NAME]
 
 Answers every read with 收到你的消息 followed by what it read. Serves the next
 client when the current one disconnects. Stop it with Ctrl-C.
@@ -47,17 +48,29 @@ Arguments:
   ADDR  host:port to listen on [default: 127.0.0.1:19534]
         port 0 lets the system pick a free port
 
+Options:
+      --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
+  -h, --help            print this help
+
 Example:
   v2-echo-server                     # then: v2-echo-client, or nc 127.0.0.1 19534
   v2-echo-server 127.0.0.1:0
+  v2-echo-server --encoding gbk      # then: v2-echo-client --encoding gbk
 ";
+
+/// What the command line asked for.
+struct Options {
+    addr: String,
+    /// How the bytes on the wire are read as text and replies written.
+    charset: Charset,
+}
 
 fn main() -> ExitCode {
     course::main(run)
 }
 
 fn run() -> anyhow::Result<()> {
-    let addr = course::cli::addr_only(HELP, DEFAULT_ADDR)?;
+    let Options { addr, charset } = parse_args()?;
 
     // socket() + bind() + listen(128) in one call.
     let listener =
@@ -80,7 +93,7 @@ fn run() -> anyhow::Result<()> {
         say!("{peer} connected");
         // Serve this client until it leaves. Nobody else is served
         // meanwhile: the next client waits in the listen backlog.
-        match serve(stream, peer) {
+        match serve(stream, peer, charset) {
             Ok(()) => say!("{peer} disconnected"),
             // One client's failure (a reset, say) ends only its own session.
             Err(err) => say!("{peer} dropped: {err}"),
@@ -90,11 +103,13 @@ fn run() -> anyhow::Result<()> {
 }
 
 // ANCHOR: serve
-/// Answers every read from one client until the client closes.
-fn serve(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+/// Answers every read from one client until the client closes. Text on the
+/// wire, both ways, is in `charset`.
+fn serve(mut stream: TcpStream, peer: SocketAddr, charset: Charset) -> io::Result<()> {
     let mut buf = vec![0; BUF_SIZE];
-    // Keeps a character cut between two reads whole (see course::Decoder).
-    let mut decoder = course::Decoder::utf8();
+    // Keeps a character cut between two reads whole (see course::Decoder);
+    // bytes not valid in the charset become U+FFFD.
+    let mut decoder = charset.decoder();
     loop {
         let n = match stream.read(&mut buf) {
             // 0 bytes: the client closed its side. No more data will come.
@@ -111,10 +126,35 @@ fn serve(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
             continue;
         }
         say!("{peer} sent {n} bytes: {}", course::preview(&text));
-        // Prefix and text in one write, so a client's single read sees the
-        // whole reply. write_all: one write may send only part of it.
-        let reply = format!("{PREFIX}{text}");
-        stream.write_all(reply.as_bytes())?;
+        // Prefix and text, both in the chosen charset, in one write, so a
+        // client's single read sees the whole reply. A character the charset
+        // can't write (U+FFFD for bad bytes, in GBK) goes out as `?`: a
+        // server has nobody to ask. write_all: one write may send only part.
+        let reply = charset.encode_lossy(&format!("{PREFIX}{text}"));
+        stream.write_all(&reply)?;
     }
 }
 // ANCHOR_END: serve
+
+/// Reads the command line into [`Options`].
+fn parse_args() -> Result<Options, UsageError> {
+    let mut args = Args::from_env(HELP);
+    let mut addr = None;
+    let mut charset = Charset::UTF8;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                charset = Charset::parse(&name)?;
+            }
+            Arg::Value(value) if addr.is_none() => {
+                addr = Some(course::cli::parse_addr(value)?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Options {
+        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+        charset,
+    })
+}

@@ -64,6 +64,12 @@ fn help_and_bad_arguments() {
     testkit::assert_bad_args(EXE, &["19534"], "19534");
     testkit::assert_bad_args(EXE, &["127.0.0.1:port"], "127.0.0.1:port");
     testkit::assert_bad_args(EXE, &["--port", "1"], "--port");
+    testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
+}
+
+#[test]
+fn speaks_gbk_when_asked() {
+    testkit::echo::speaks_gbk_when_asked(EXE);
 }
 
 #[test]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use course::cli::{Arg, Args};
-use course::{say, UsageError};
+use course::{say, Charset, UsageError};
 
 /// Where the v5 (and v2) server listens by default.
 const DEFAULT_ADDR: &str = "127.0.0.1:19534";
@@ -43,7 +43,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const HELP: &str = "\
 v5-echo-client: talk to an echo server, or open many connections at once (lesson 03)
 
-Usage: v5-echo-client [ADDR] [--connections N [--hold SECONDS]]
+Usage: v5-echo-client [ADDR] [--encoding NAME] [--connections N [--hold SECONDS]]
 
 Without --connections: reads lines from stdin (typed or piped); each line is
 sent and the reply printed before the next is read. An empty line or the end
@@ -57,12 +57,14 @@ Options:
                         message on each and report when each was answered
       --hold SECONDS    with --connections: how long each connection stays
                         open after its answer [default: 1]
+      --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
   -h, --help            print this help
 
 Example:
   v5-echo-client --connections 5     # against v5-echo-server: all at once
   v5-echo-client --connections 5     # against v2-echo-server: one per second
   printf 'hello\\n你好\\n' | v5-echo-client 127.0.0.1:19534
+  v5-echo-client --encoding gbk      # against v5-echo-server --encoding gbk
 ";
 
 /// What the command line asked for.
@@ -71,6 +73,8 @@ struct Options {
     /// `Some(n)`: open n connections at once instead of reading stdin.
     connections: Option<usize>,
     hold: Duration,
+    /// How text is written to and read from the wire.
+    charset: Charset,
 }
 
 fn main() -> ExitCode {
@@ -80,13 +84,13 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let options = parse_args()?;
     match options.connections {
-        Some(count) => crowd(&options.addr, count, options.hold),
-        None => interactive(&options.addr),
+        Some(count) => crowd(&options.addr, count, options.hold, options.charset),
+        None => interactive(&options.addr, options.charset),
     }
 }
 
 /// Lesson 02's client: one line sent, its reply printed, then the next.
-fn interactive(addr: &str) -> anyhow::Result<()> {
+fn interactive(addr: &str, charset: Charset) -> anyhow::Result<()> {
     // socket() + connect() in one call.
     let mut stream =
         TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
@@ -100,7 +104,8 @@ fn interactive(addr: &str) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     let mut line = Vec::new();
     let mut buf = vec![0; BUF_SIZE];
-    let mut decoder = course::Decoder::utf8();
+    // Keeps a character cut between two reads whole (see course::Decoder).
+    let mut decoder = charset.decoder();
 
     loop {
         if at_terminal {
@@ -119,12 +124,25 @@ fn interactive(addr: &str) -> anyhow::Result<()> {
         if !line.ends_with(b"\n") {
             line.push(b'\n');
         }
+        // The terminal gives UTF-8; the wire wants the chosen charset. A
+        // character it can't write (an emoji in GBK) is reported, and the
+        // line skipped: sending something else would not be what was typed.
+        let bytes = match charset.encode(&String::from_utf8_lossy(&line)) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                eprintln!("v5-echo-client: {err}: line not sent");
+                continue;
+            }
+        };
         // write_all, not write: one write may send only part of a line.
-        stream.write_all(&line).context("cannot send")?;
+        stream.write_all(&bytes).context("cannot send")?;
 
         // The server answers each of its reads separately, so a long line
         // may come back as several replies. The reply is complete when our
-        // newline comes back. We print as we go, keeping nothing.
+        // newline comes back. We print as we go, keeping nothing. A newline
+        // is the byte 0x0A in UTF-8, GBK and GB18030 alike, and never part
+        // of a multi-byte character in any of them, so looking for that
+        // byte works whatever the charset.
         let mut waited = false;
         loop {
             let n = match stream.read(&mut buf) {
@@ -168,7 +186,12 @@ fn is_timeout(err: &io::Error) -> bool {
 // ANCHOR: crowd
 /// Opens `count` connections at once, each on its own thread, sends one
 /// message on each and reports how long after the start it was answered.
-fn crowd(addr: &str, count: usize, hold: Duration) -> anyhow::Result<()> {
+fn crowd(
+    addr: &str,
+    count: usize,
+    hold: Duration,
+    charset: Charset,
+) -> anyhow::Result<()> {
     // Look the name up once: every connection goes to the same address.
     let target = addr
         .to_socket_addrs()
@@ -186,7 +209,8 @@ fn crowd(addr: &str, count: usize, hold: Duration) -> anyhow::Result<()> {
 
     let visitors = (1..=count)
         .map(|id| {
-            thread::Builder::new().spawn(move || visit(target, id, start, hold, patience))
+            thread::Builder::new()
+                .spawn(move || visit(target, id, start, hold, patience, charset))
         })
         .collect::<io::Result<Vec<_>>>()
         .context("cannot start a thread for every connection")?;
@@ -227,11 +251,14 @@ fn visit(
     start: Instant,
     hold: Duration,
     patience: Duration,
+    charset: Charset,
 ) -> anyhow::Result<Duration> {
     let mut stream = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT)
         .with_context(|| format!("cannot connect to {target}"))?;
     stream.set_read_timeout(Some(patience))?;
-    stream.write_all(format!("hello from connection {id}\n").as_bytes())?;
+    // Plain ASCII, the same bytes in every charset offered.
+    let message = charset.encode_lossy(&format!("hello from connection {id}\n"));
+    stream.write_all(&message)?;
 
     // The answer is complete when our newline comes back; it is short, so
     // a small buffer and a cap keep a thousand threads light.
@@ -247,7 +274,8 @@ fn visit(
         }
     }
     let after = start.elapsed();
-    let text = String::from_utf8_lossy(&reply);
+    let mut decoder = charset.decoder();
+    let text = decoder.decode(&reply) + &decoder.finish();
     say!(
         "connection {id:>4}: answered after {:>6} ms: {}",
         after.as_millis(),
@@ -267,6 +295,7 @@ fn parse_args() -> Result<Options, UsageError> {
     let mut addr = None;
     let mut connections = None;
     let mut hold = Duration::from_secs(1);
+    let mut charset = Charset::UTF8;
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Short('c') | Arg::Long("connections") => {
@@ -291,6 +320,10 @@ fn parse_args() -> Result<Options, UsageError> {
                         ))
                     })?;
             }
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                charset = Charset::parse(&name)?;
+            }
             Arg::Value(value) if addr.is_none() => {
                 addr = Some(course::cli::parse_addr(value)?);
             }
@@ -301,5 +334,6 @@ fn parse_args() -> Result<Options, UsageError> {
         addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
         connections,
         hold,
+        charset,
     })
 }

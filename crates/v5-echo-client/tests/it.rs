@@ -1,6 +1,7 @@
 //! v5-echo-client as a real process: interactive, and `--connections`
 //! against the threaded v5 server and the one-at-a-time v2 server.
 
+use testkit::seed004::HELLO;
 use testkit::{beside, run, Server};
 
 const EXE: &str = env!("CARGO_BIN_EXE_v5-echo-client");
@@ -76,7 +77,63 @@ fn help_bad_arguments_and_failures() {
     testkit::assert_bad_args(EXE, &["--connections"], "--connections");
     testkit::assert_bad_args(EXE, &["-c", "2", "--hold", "-1"], "-1");
     testkit::assert_bad_args(EXE, &["127.0.0.1"], "127.0.0.1");
+    testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
+    testkit::assert_bad_args(EXE, &["-c", "2", "--encoding", "utf-16"], "utf-16");
     testkit::assert_refused(EXE, &[]);
     testkit::assert_refused(EXE, &["--connections", "2"]);
     testkit::assert_unresolvable(EXE, &[]);
+}
+
+#[test]
+fn interactive_in_gbk_skips_what_gbk_cannot_write() {
+    let server = Server::start_with(
+        &beside(EXE, "v5-echo-server"),
+        &["127.0.0.1:0", "--encoding", "gbk"],
+    );
+    let done = run(
+        EXE,
+        &[&server.addr_arg(), "--encoding", "gbk"],
+        format!("{HELLO}\n😀\nok\n").as_bytes(),
+    );
+    done.expect_code(0);
+    assert_eq!(
+        done.stdout,
+        format!("收到你的消息{HELLO}\n收到你的消息ok\n")
+    );
+    let report = "v5-echo-client: '😀' (U+1F600) cannot be written in GBK: line not sent";
+    if !done.stderr.contains(report) {
+        done.fail("does not report the emoji");
+    }
+    // The server read GBK: its log shows the text.
+    server
+        .process
+        .wait_for_stdout(&format!("sent 28 bytes: \"{HELLO}\\n\""));
+}
+
+#[test]
+fn connections_in_gbk_read_the_replies_as_gbk() {
+    let server = Server::start_with(
+        &beside(EXE, "v5-echo-server"),
+        &["127.0.0.1:0", "--encoding", "gbk"],
+    );
+    let done = run(
+        EXE,
+        &[
+            &server.addr_arg(),
+            "--encoding",
+            "gbk",
+            "-c",
+            "3",
+            "--hold",
+            "0",
+        ],
+        b"",
+    );
+    done.expect_code(0);
+    for id in 1..=3 {
+        let reply = format!("收到你的消息hello from connection {id}\n");
+        if !done.stdout.contains(&reply) {
+            done.fail(&format!("no {reply:?}"));
+        }
+    }
 }
