@@ -23,8 +23,9 @@ use course::{say, Charset, UsageError};
 /// The seed's port, on the loopback address.
 const DEFAULT_ADDR: &str = "127.0.0.1:7789";
 
-/// The largest UDP payload over IPv4 (65,535 minus the IP and UDP headers).
-const MAX_DATAGRAM: usize = 65_507;
+/// Larger than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6):
+/// the size of the buffer that learns a datagram's real size.
+const MAX_DATAGRAM: usize = 65_535;
 
 const HELP: &str = "\
 udp-receiver: print every UDP datagram that arrives (lesson 07)
@@ -39,7 +40,7 @@ Arguments:
         port 0 lets the system pick a free port
 
 Options:
-      --buffer BYTES     the receive buffer, 1 to 65507 [default: 1024, as the seed]
+      --buffer BYTES     the receive buffer, 1 to 65535 [default: 1024, as the seed]
       --encoding NAME    utf-8, gbk, gb2312 or gb18030 [default: utf-8]
   -h, --help             print this help
 

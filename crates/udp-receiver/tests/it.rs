@@ -95,7 +95,7 @@ fn help_bad_arguments_and_a_port_in_use() {
     testkit::assert_help(EXE);
     testkit::assert_bad_args(EXE, &["7789"], "7789");
     testkit::assert_bad_args(EXE, &["--buffer", "0"], "0");
-    testkit::assert_bad_args(EXE, &["--buffer", "70000"], "70000");
+    testkit::assert_bad_args(EXE, &["--buffer", "65536"], "65536");
     testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
     let taken = sender();
     let addr = taken.local_addr().expect("addr").to_string();

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use course::cli::{Arg, Args};
-use course::{Charset, UsageError};
+use course::{say, Charset, UsageError};
 
 const HELP: &str = "\
 udp-sender: send each message as one UDP datagram (lesson 07)
@@ -96,7 +96,8 @@ fn run() -> anyhow::Result<()> {
             .send_to(&bytes, target)
             .with_context(|| format!("cannot send to {target}"))?;
         // ANCHOR_END: send_to
-        println!("sent {n} bytes to {target}");
+        let unit = if n == 1 { "byte" } else { "bytes" };
+        say!("sent {n} {unit} to {target}");
         Ok(())
     };
 
