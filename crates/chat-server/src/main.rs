@@ -61,7 +61,8 @@ Arguments:
 Options:
       --max-clients N        most connections at once [default: 1000]
       --nick-timeout SECS    time to choose a nickname [default: 20]
-      --write-timeout SECS   longest a client may block one write [default: 5]
+      --write-timeout SECS   longest a client may take to receive what waits
+                             for it [default: 5]
       --encoding NAME        utf-8, gbk, gb2312 or gb18030 [default: utf-8]
                              the one encoding of the whole room
   -h, --help                 print this help
@@ -552,7 +553,8 @@ fn write_messages(
 /// Writes all of `bytes` before `deadline`, or fails with `TimedOut`, telling
 /// the inbox of every part written. (A plain write timeout starts again with
 /// every write call, so a client that takes a few bytes now and then would
-/// never reach it.)
+/// never reach it.) It writes at most 16 KiB per call, so that a slow reader's
+/// progress shows soon enough for `wait_for_readers` to see it.
 fn write_before(
     stream: &mut TcpStream,
     mut bytes: &[u8],
@@ -565,7 +567,7 @@ fn write_before(
             return Err(io::ErrorKind::TimedOut.into());
         }
         stream.set_write_timeout(Some(left))?;
-        match stream.write(bytes) {
+        match stream.write(&bytes[..bytes.len().min(16 * 1024)]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 inbox.sent(n);
