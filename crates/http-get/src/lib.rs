@@ -85,17 +85,28 @@ impl Url {
 
     /// The URL that a `Location` header points to, from this one.
     pub fn join(&self, location: &str) -> Result<Url, HttpError> {
-        if location.contains("://") {
+        // An absolute URL starts with a scheme: letters, then "://".
+        let scheme = location.split("://").next().unwrap_or_default();
+        if location.contains("://")
+            && !scheme.is_empty()
+            && scheme.bytes().all(|b| b.is_ascii_alphabetic())
+        {
             return Url::parse(location);
         }
         if let Some(rest) = location.strip_prefix("//") {
             return Url::parse(&format!("http://{rest}"));
         }
+        let path = self.target.split('?').next().unwrap_or("/");
         let target = if location.starts_with('/') {
             location.to_string()
+        } else if location.is_empty() || location.starts_with('#') {
+            // The same page.
+            self.target.clone()
+        } else if location.starts_with('?') {
+            // The same path with another query.
+            format!("{path}{location}")
         } else {
             // Relative to the directory of the current path.
-            let path = self.target.split('?').next().unwrap_or("/");
             let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
             format!("{dir}{location}")
         };
@@ -126,11 +137,15 @@ fn split_host_port(authority: &str) -> Result<(String, u16), HttpError> {
     if host.is_empty() {
         return error("the URL has no host");
     }
+    if host.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/') {
+        return error("the host contains a space or a control character");
+    }
     if host.contains(':') && !authority.starts_with('[') {
         return error("an IPv6 address in a URL needs brackets: http://[::1]:8080/");
     }
     let port = match port {
-        None => 80,
+        // "http://host:/" has an empty port, which means the default.
+        None | Some("") => 80,
         Some(port) => port.parse().map_err(|_| {
             HttpError(format!("{port:?} is not a port number (0 to 65535)"))
         })?,

@@ -190,6 +190,10 @@ fn on_head(
             head.status
         );
     }
+    // --fail shows nothing of an error response: the caller ends the program.
+    if options.fail && head.status >= 400 {
+        return Ok(None);
+    }
     if options.include {
         write!(out, "{status_line}\r\n")?;
         for (name, value) in &head.headers {

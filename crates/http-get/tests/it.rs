@@ -135,9 +135,9 @@ fn not_found_with_and_without_fail() {
     let plain = get(&[&url]);
     plain.expect_code(0);
     assert_eq!(plain.stdout, "gone");
-    let failed = get(&["--fail", &url]);
+    let failed = get(&["--fail", "-i", &url]);
     testkit::assert_fails(&failed, "the server answered 404 Not Found", None);
-    assert_eq!(failed.stdout, "");
+    assert_eq!(failed.stdout, "", "--fail shows neither head nor body");
 }
 
 #[test]
@@ -337,13 +337,24 @@ fn urls_and_host_headers() {
         (url.port, url.target.as_str(), url.host_header()),
         (80, "/?q", "Example.com".to_string())
     );
+    let base = Url::parse("http://h/x/y?old").expect("base");
+    for (location, target) in [
+        ("../z", "/x/../z"),
+        ("?q", "/x/y?q"),
+        ("#f", "/x/y?old"),
+        ("/login?next=http://x/", "/login?next=http://x/"),
+    ] {
+        assert_eq!(
+            base.join(location).map(|u| u.target).ok().as_deref(),
+            Some(target)
+        );
+    }
     assert_eq!(
-        Url::parse("http://h/x/y")
-            .and_then(|u| u.join("../z"))
-            .map(|u| u.target)
-            .ok(),
-        Some("/x/../z".to_string())
+        base.join("http://other:81/p").map(|u| u.port).ok(),
+        Some(81)
     );
+    assert_eq!(Url::parse("http://h:/").map(|u| u.port).ok(), Some(80));
+    assert!(Url::parse("http://a b/").is_err());
 }
 
 /// Feeds `bytes` to a fresh reader in the given pieces; returns the body,
