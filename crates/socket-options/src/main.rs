@@ -199,8 +199,8 @@ fn reuseaddr() -> anyhow::Result<()> {
     say!("     a Rust server restarts without this error; on Windows it does not.");
     say!("     Python's socket does not set it, so the servers of seeds 000 and");
     say!("     001 hit this error when restarted within 60 s of closing a");
-    say!("     connection first (seed 000 does, after every client; any server");
-    say!("     does when stopped with clients connected). Seed 004 sets it.");
+    say!("     connection first, as any server does when stopped while clients");
+    say!("     are connected. Seed 004 sets it.");
 
     // The same restart after a first run that did not set the option, like
     // the servers of seeds 000 and 001.
@@ -243,7 +243,7 @@ fn serve_one_client_and_stop(reuse: bool) -> anyhow::Result<(SocketAddr, SocketA
     say!("client: connected from {peer}; server: accepted it");
     // The side that closes first is the one left in TIME_WAIT. Here it is
     // the server, as when a server is stopped while clients are connected,
-    // or closes each connection itself when done (seed 000 does).
+    // or closes each connection itself before its client does.
     drop(conn);
     say!("server: closes the connection first");
     drop(client);
@@ -529,8 +529,9 @@ fn unix() -> anyhow::Result<()> {
     let path = dir.path.join("echo.sock");
     let shown = path.display();
 
-    // socket(AF_UNIX, SOCK_STREAM) + bind(path) + listen(128), in one call,
-    // as TcpListener::bind does for TCP.
+    // socket(AF_UNIX, SOCK_STREAM) + bind(path) + listen, in one call, as
+    // TcpListener::bind does for TCP (UnixListener asks for the system's
+    // largest backlog; TcpListener asks for 128).
     let listener =
         UnixListener::bind(&path).with_context(|| format!("cannot listen on {shown}"))?;
     say!("server: UnixListener::bind({shown}): socket, bind, listen");
