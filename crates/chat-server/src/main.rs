@@ -99,7 +99,11 @@ fn run() -> anyhow::Result<()> {
 
     let listener =
         TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
-    course::listening_on(listener.local_addr()?, "chat-client");
+    course::listening_on_with_encoding(
+        listener.local_addr()?,
+        "chat-client",
+        settings.charset,
+    );
 
     // ANCHOR: accept_loop
     // The room is shared by every client's threads: Arc to share it, a

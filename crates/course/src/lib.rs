@@ -54,6 +54,12 @@ pub fn print_line(args: fmt::Arguments<'_>) {
 ///
 /// `client` is the package of the lesson's own client, for the hint.
 pub fn listening_on(addr: SocketAddr, client: &str) {
+    listening_on_with_encoding(addr, client, Charset::UTF8);
+}
+
+/// [`listening_on`] for a server that speaks `charset`: the hint tells the
+/// client to use the same one.
+pub fn listening_on_with_encoding(addr: SocketAddr, client: &str, charset: Charset) {
     say!("listening on {addr}");
     let (ip, port) = (addr.ip(), addr.port());
     // Quote an IPv6 address: some shells (zsh) read `[::1]` as a pattern.
@@ -61,5 +67,10 @@ pub fn listening_on(addr: SocketAddr, client: &str) {
         SocketAddr::V4(_) => addr.to_string(),
         SocketAddr::V6(_) => format!("'{addr}'"),
     };
-    say!("connect with: cargo run -p {client} -- {arg}   (or: nc {ip} {port})");
+    let encoding = if charset == Charset::UTF8 {
+        String::new()
+    } else {
+        format!(" --encoding {}", charset.flag())
+    };
+    say!("connect with: cargo run -p {client} -- {arg}{encoding}   (or: nc {ip} {port})");
 }

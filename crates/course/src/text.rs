@@ -137,6 +137,8 @@ mod tests {
 pub struct Charset {
     encoding: &'static Encoding,
     name: &'static str,
+    /// The value of `--encoding` that chose it.
+    flag: &'static str,
 }
 
 /// A character that the chosen encoding has no bytes for (an emoji in GBK).
@@ -162,27 +164,37 @@ impl Charset {
     pub const UTF8: Charset = Charset {
         encoding: UTF_8,
         name: "UTF-8",
+        flag: "utf-8",
     };
 
     /// The charsets `--encoding` accepts: utf-8, gbk, gb2312, gb18030.
     pub fn parse(name: &str) -> Result<Charset, crate::UsageError> {
-        let (encoding, name) = match name.to_ascii_lowercase().as_str() {
-            "utf-8" | "utf8" => (UTF_8, "UTF-8"),
-            "gbk" => (encoding_rs::GBK, "GBK"),
-            "gb2312" => (encoding_rs::GBK, "GBK (for gb2312)"),
-            "gb18030" => (encoding_rs::GB18030, "GB18030"),
+        let (encoding, name, flag) = match name.to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => (UTF_8, "UTF-8", "utf-8"),
+            "gbk" => (encoding_rs::GBK, "GBK", "gbk"),
+            "gb2312" => (encoding_rs::GBK, "GBK (for gb2312)", "gb2312"),
+            "gb18030" => (encoding_rs::GB18030, "GB18030", "gb18030"),
             _ => {
                 return Err(crate::UsageError(format!(
                     "unknown encoding {name:?}: expected utf-8, gbk, gb2312 or gb18030"
                 )))
             }
         };
-        Ok(Charset { encoding, name })
+        Ok(Charset {
+            encoding,
+            name,
+            flag,
+        })
     }
 
     /// The charset's name, for messages.
     pub fn name(self) -> &'static str {
         self.name
+    }
+
+    /// The `--encoding` value that chooses this charset.
+    pub fn flag(self) -> &'static str {
+        self.flag
     }
 
     /// A streaming decoder for bytes in this charset.

@@ -70,7 +70,7 @@ fn run() -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
     // Print the address actually bound: with port 0 the system chose it.
-    course::listening_on(listener.local_addr()?, "v1-echo-client");
+    course::listening_on_with_encoding(listener.local_addr()?, "v1-echo-client", charset);
     // ANCHOR_END: listen
 
     // ANCHOR: accept

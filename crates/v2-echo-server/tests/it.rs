@@ -81,3 +81,12 @@ fn a_port_in_use_is_one_clear_line() {
 fn listens_on_ipv6_loopback_when_asked() {
     testkit::echo::listens_on_ipv6_loopback_when_asked(EXE);
 }
+
+#[test]
+fn the_connect_hint_names_the_encoding() {
+    let server = Server::start_with(EXE, &["127.0.0.1:0", "--encoding", "gbk"]);
+    server.process.wait_for_stdout(&format!(
+        "connect with: cargo run -p v2-echo-client -- {} --encoding gbk",
+        server.addr
+    ));
+}

@@ -77,7 +77,7 @@ fn run() -> anyhow::Result<()> {
     // socket() + bind() + listen(128) in one call.
     let listener =
         TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
-    course::listening_on(listener.local_addr()?, "v5-echo-client");
+    course::listening_on_with_encoding(listener.local_addr()?, "v5-echo-client", charset);
 
     // ANCHOR: accept_loop
     loop {
