@@ -102,6 +102,28 @@ fn parse_addr_only(mut args: Args, default: &str) -> Result<String, UsageError> 
     Ok(addr.unwrap_or_else(|| default.to_string()))
 }
 
+/// Parses a program whose arguments are an optional `ADDR` and
+/// `--encoding NAME`, returning `default` and UTF-8 when they are absent.
+pub fn addr_and_encoding(
+    help: &'static str,
+    default: &str,
+) -> Result<(String, crate::Charset), UsageError> {
+    let mut args = Args::from_env(help);
+    let mut addr = None;
+    let mut charset = crate::Charset::UTF8;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                charset = crate::Charset::parse(&name)?;
+            }
+            Arg::Value(value) if addr.is_none() => addr = Some(parse_addr(value)?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok((addr.unwrap_or_else(|| default.to_string()), charset))
+}
+
 /// Checks that `value` has the shape `host:port`: an IPv4 address or a name,
 /// or an IPv6 address in brackets, then a port from 0 to 65535.
 ///

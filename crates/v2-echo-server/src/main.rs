@@ -18,7 +18,6 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Context;
-use course::cli::{Arg, Args};
 use course::{say, Charset, UsageError};
 
 /// The seed's port, on the loopback address: only programs on this machine
@@ -143,23 +142,6 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, charset: Charset) -> io::Resul
 
 /// Reads the command line into [`Options`].
 fn parse_args() -> Result<Options, UsageError> {
-    let mut args = Args::from_env(HELP);
-    let mut addr = None;
-    let mut charset = Charset::UTF8;
-    while let Some(arg) = args.next()? {
-        match arg {
-            Arg::Long("encoding") => {
-                let name: String = args.value("--encoding")?;
-                charset = Charset::parse(&name)?;
-            }
-            Arg::Value(value) if addr.is_none() => {
-                addr = Some(course::cli::parse_addr(value)?);
-            }
-            other => return Err(other.unexpected().into()),
-        }
-    }
-    Ok(Options {
-        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
-        charset,
-    })
+    let (addr, charset) = course::cli::addr_and_encoding(HELP, DEFAULT_ADDR)?;
+    Ok(Options { addr, charset })
 }
