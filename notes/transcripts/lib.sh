@@ -6,6 +6,11 @@
 # "=== NAME" starts the section that scripts/transcripts writes to NAME.txt.
 # The notes include NAME.txt in their "What you should see" blocks.
 #
+# Servers run in the background with their output in a file (`start`).
+# Clients run either with piped input, or in a terminal of their own (`term`,
+# a tmux window 200 columns wide), where their prompts show and what is typed
+# is echoed, exactly as at a keyboard; `screen` prints that terminal.
+#
 # Run-time values are made stable: the ports a server was given by the
 # system become the lesson's default port (see `as_port`), other ports
 # (a client's) become 50001, 50002, ... in order of appearance, and times of
@@ -14,14 +19,30 @@
 set -euo pipefail
 
 : "${BIN:?BIN must name the folder of the built programs}"
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
 work=$(mktemp -d)
 pids=()
 port_map=()
+marks=()
+tmux_socket=transcript-$$
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    if [ -n "${terms:-}" ]; then tmux -L "$tmux_socket" kill-server 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# need COMMAND PACKAGE: makes sure COMMAND exists, installing the Debian
+# PACKAGE that has it if it can (as root, like CI); otherwise stops.
+need() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "transcript: installing $2 (for $1)" >&2
+    (apt-get install -y -qq "$2" || { apt-get update -qq && apt-get install -y -qq "$2"; }) \
+        >/dev/null 2>&1 || true
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "transcript: $1 is missing and cannot be installed (apt-get install $2)" >&2
+    exit 1
+}
 
 # start NAME PROGRAM ARGS...: starts a server in the background, its output
 # in $work/NAME.out, and waits (at most 10 s) for its `listening on` line.
@@ -70,6 +91,88 @@ wait_for() {
     exit 1
 }
 
+# mark FILE: remembers how many lines FILE has now, for `since`.
+mark() {
+    marks+=("$1=$(wc -l <"$1")")
+}
+
+# since FILE: the lines FILE gained after its last `mark`.
+since() {
+    local pair from=0
+    for pair in "${marks[@]}"; do
+        [ "${pair%=*}" = "$1" ] && from=${pair##*=}
+    done
+    tail -n +"$((from + 1))" "$1"
+}
+
+# term NAME PROGRAM ARGS...: runs PROGRAM in a terminal of its own, named
+# NAME, from the lesson programs' folder (or PROGRAM as is, if it isn't one of
+# them: nc, say). The terminal stays readable after the program ends.
+terms=
+term() {
+    local name=$1 program=$2
+    shift 2
+    need tmux tmux
+    [ -x "$BIN/$program" ] && program=$BIN/$program
+    if [ -z "$terms" ]; then
+        tmux -L "$tmux_socket" -f /dev/null new-session -d -s transcript -x 200 -y 50
+        tmux -L "$tmux_socket" set-option -g remain-on-exit on
+        tmux -L "$tmux_socket" set-option -g history-limit 5000
+    fi
+    terms+=" $name"
+    tmux -L "$tmux_socket" new-window -d -t transcript -n "$name" -- "$program" "$@"
+}
+
+# screen NAME: what terminal NAME shows, trailing blank lines left out.
+screen() {
+    tmux -L "$tmux_socket" capture-pane -p -J -S - -E - -t "transcript:$1" |
+        grep -v '^Pane is dead' |
+        awk '{ lines[NR] = $0 } NF { last = NR } END { for (i = 1; i <= last; i++) print lines[i] }'
+}
+
+# expect NAME TEXT [COUNT]: waits (at most 10 s) until terminal NAME shows
+# TEXT on COUNT lines (default 1). Type only after the program asks: a line
+# typed early is echoed before the prompt it answers.
+expect() {
+    local count=${3:-1}
+    for _ in $(seq 100); do
+        [ "$(screen "$1" | grep -cF -- "$2")" -ge "$count" ] && return 0
+        sleep 0.1
+    done
+    echo "transcript: terminal $1 never showed \"$2\" $count times; it shows:" >&2
+    screen "$1" >&2
+    exit 1
+}
+
+# enter NAME TEXT: types TEXT and Enter into terminal NAME.
+enter() {
+    tmux -L "$tmux_socket" send-keys -t "transcript:$1" -l -- "$2"
+    tmux -L "$tmux_socket" send-keys -t "transcript:$1" Enter
+}
+
+# press NAME KEY: presses KEY (C-c, C-d, ...) in terminal NAME.
+press() {
+    tmux -L "$tmux_socket" send-keys -t "transcript:$1" "$2"
+}
+
+# ended NAME: waits (at most 10 s) until the program in terminal NAME has
+# ended, and prints its exit status.
+ended() {
+    local dead
+    for _ in $(seq 100); do
+        dead=$(tmux -L "$tmux_socket" display-message -p -t "transcript:$1" \
+            '#{pane_dead} #{pane_dead_status}')
+        if [ "${dead%% *}" = 1 ]; then
+            echo "${dead#* }"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "transcript: the program in terminal $1 did not end; it shows:" >&2
+    screen "$1" >&2
+    exit 1
+}
+
 # section NAME: starts the section written to NAME.txt.
 section() {
     echo "=== $1"
@@ -115,6 +218,7 @@ normalize() {
             }
             line = out line
             gsub(/[0-2][0-9]:[0-5][0-9]:[0-5][0-9]/, "12:00:00", line)
+            sub(/[ \t]+$/, "", line)
             print line
         }'
 }

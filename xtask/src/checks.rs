@@ -343,14 +343,28 @@ pub fn check(root: &Path) -> Report {
     report
 }
 
-/// Rewrites every included code block from source; writes only changed files.
-pub fn sync(root: &Path) -> SyncReport {
+/// Rewrites every included code block from source (only in the pages named
+/// in `only`, as paths relative to `root`, unless it is empty); writes only
+/// changed files.
+pub fn sync(root: &Path, only: &[String]) -> SyncReport {
     let ws = Workspace::load(root);
     let mut report = SyncReport {
         problems: ws.problems.clone(),
         ..SyncReport::default()
     };
+    for wanted in only {
+        if !ws.notes.iter().any(|p| &p.rel == wanted) {
+            report.problems.push(Problem::new(
+                wanted,
+                1,
+                "no such page under notes/; name it from the workspace root".into(),
+            ));
+        }
+    }
     for (page, inc) in ws.includes() {
+        if !only.is_empty() && !only.contains(&page.rel) {
+            continue;
+        }
         report.blocks += inc.blocks;
         report.problems.extend(inc.problems);
         if inc.drifted.is_empty() {

@@ -23,8 +23,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  sync    rewrite every included code block in the notes from the source files
-  check   verify notes, programs and scripts; print problems as `path:line: message`
+  sync [PAGE...]  rewrite every included code block in the notes (or only in
+                  the pages named, like notes/en/02-looping-echo.md) from the
+                  source files
+  check           verify notes, programs and scripts; print problems as `path:line: message`
 
 A note includes code with a marker on the line right before a code fence:
   <!-- code: crates/NAME/src/main.rs#anchor -->   (omit #anchor for the whole file)
@@ -83,9 +85,10 @@ fn run_check(root: &Path) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// `cargo xtask sync`: rewrites drifted blocks, exit 1 if a marker is broken.
-fn run_sync(root: &Path) -> ExitCode {
-    let report = checks::sync(root);
+/// `cargo xtask sync`: rewrites drifted blocks (of the `only` pages, if any
+/// are named), exit 1 if a marker is broken.
+fn run_sync(root: &Path, only: &[String]) -> ExitCode {
+    let report = checks::sync(root, only);
     for path in &report.updated {
         say(&format!("updated {path}"));
     }
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         [one] => one.as_str(),
+        [sync, _, ..] if sync == "sync" => "sync",
         [first, rest @ ..] => {
             warn(&format!(
                 "xtask: `{first}` takes no arguments (got `{}`); see `cargo xtask --help`",
@@ -136,7 +140,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     if command == "sync" {
-        run_sync(&root)
+        run_sync(&root, &args[1..])
     } else {
         run_check(&root)
     }

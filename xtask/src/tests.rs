@@ -153,7 +153,7 @@ fn correct_workspace_passes() {
         (3, 2, 1),
         "library crates are not programs"
     );
-    let sync = checks::sync(fake.root());
+    let sync = checks::sync(fake.root(), &[]);
     assert!(sync.updated.is_empty() && sync.problems.is_empty());
 }
 
@@ -172,14 +172,14 @@ fn drifted_block_is_reported_and_sync_fixes_it() {
     assert_eq!(problems[0].to_string(), "notes/en/01-x.md:7: code block differs from crates/demo/src/main.rs#greet; run `cargo xtask sync`");
     assert_eq!(problems[1].path, "notes/zh/01-x.md");
 
-    let sync = checks::sync(fake.root());
+    let sync = checks::sync(fake.root(), &[]);
     assert_eq!(sync.updated, vec!["notes/en/01-x.md", "notes/zh/01-x.md"]);
     assert!(fake.read("notes/zh/01-x.md").contains(
         "```rust\nprintln!(\"hello\");\nprintln!(\"bye\");\n```\n\n```mermaid"
     ));
     assert!(fake.problems().is_empty());
     assert!(
-        checks::sync(fake.root()).updated.is_empty(),
+        checks::sync(fake.root(), &[]).updated.is_empty(),
         "sync is idempotent"
     );
 }
@@ -206,7 +206,7 @@ fn missing_anchor_is_reported() {
     assert_eq!(problems.len(), 2, "{problems:#?}");
     assert!(problems[0].message.contains("no anchor `nope`"));
     // sync reports it too and leaves the file alone.
-    let sync = checks::sync(fake.root());
+    let sync = checks::sync(fake.root(), &[]);
     assert_eq!(sync.problems.len(), 2);
     assert!(sync.updated.is_empty());
 }

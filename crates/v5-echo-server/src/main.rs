@@ -20,6 +20,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Context;
+use course::cli::{Arg, Args};
 use course::{say, Charset, UsageError};
 
 /// The seed's port, on the loopback address: only programs on this machine
@@ -40,7 +41,7 @@ const BUF_SIZE: usize = 16 * 1024;
 const HELP: &str = "\
 v5-echo-server: a TCP echo server with a thread per client (lesson 03)
 
-Usage: v5-echo-server [ADDR] [--encoding NAME]
+Usage: v5-echo-server [ADDR] [--encoding NAME] [--quiet]
 
 Answers every read with 收到你的消息 followed by what it read. Each client is
 served by its own thread, so all are served at once. Stop it with Ctrl-C.
@@ -51,12 +52,15 @@ Arguments:
 
 Options:
       --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
+  -q, --quiet           log clients coming and going, not every message
+                        (for a crowd: v5-echo-client --connections 1000)
   -h, --help            print this help
 
 Example:
   v5-echo-server                     # then: v5-echo-client, or nc 127.0.0.1 19534
   v5-echo-server 127.0.0.1:0
   v5-echo-server --encoding gbk      # then: v5-echo-client --encoding gbk
+  v5-echo-server --quiet             # then: v5-echo-client --connections 1000
 ";
 
 /// What the command line asked for.
@@ -64,6 +68,8 @@ struct Options {
     addr: String,
     /// How the bytes on the wire are read as text and replies written.
     charset: Charset,
+    /// Log only connects and disconnects, not every message.
+    quiet: bool,
 }
 
 fn main() -> ExitCode {
@@ -71,7 +77,11 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let Options { addr, charset } = parse_args()?;
+    let Options {
+        addr,
+        charset,
+        quiet,
+    } = parse_args()?;
 
     // socket() + bind() + listen(128) in one call.
     let listener =
@@ -99,7 +109,7 @@ fn run() -> anyhow::Result<()> {
         let spawned =
             thread::Builder::new()
                 .name(format!("client {peer}"))
-                .spawn(move || match serve(stream, peer, charset) {
+                .spawn(move || match serve(stream, peer, charset, quiet) {
                     Ok(()) => say!("{peer} disconnected"),
                     // One client's failure (a reset, say) ends only its thread.
                     Err(err) => say!("{peer} dropped: {err}"),
@@ -115,8 +125,13 @@ fn run() -> anyhow::Result<()> {
 
 // ANCHOR: serve
 /// Answers every read from one client until the client closes. Text on the
-/// wire, both ways, is in `charset`.
-fn serve(mut stream: TcpStream, peer: SocketAddr, charset: Charset) -> io::Result<()> {
+/// wire, both ways, is in `charset`; `quiet` leaves each message unlogged.
+fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    charset: Charset,
+    quiet: bool,
+) -> io::Result<()> {
     // Every reply is a complete answer, so there is nothing to gain by
     // holding it back. Without this, Nagle's algorithm makes the second of
     // two quick replies wait for the client's acknowledgement, which the
@@ -141,7 +156,11 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, charset: Charset) -> io::Resul
         if text.is_empty() {
             continue;
         }
-        say!("{peer} sent {n} bytes: {}", course::preview(&text));
+        // One more system call per message: with a crowd of clients the
+        // log costs as much as the echo, so --quiet leaves it out.
+        if !quiet {
+            say!("{peer} sent {n} bytes: {}", course::preview(&text));
+        }
         // Prefix and text, both in the chosen charset, in one write, so a
         // client's single read sees the whole reply. A character the charset
         // can't write (U+FFFD for bad bytes, in GBK) goes out as `?`: a
@@ -154,6 +173,26 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, charset: Charset) -> io::Resul
 
 /// Reads the command line into [`Options`].
 fn parse_args() -> Result<Options, UsageError> {
-    let (addr, charset) = course::cli::addr_and_encoding(HELP, DEFAULT_ADDR)?;
-    Ok(Options { addr, charset })
+    let mut args = Args::from_env(HELP);
+    let mut options = Options {
+        addr: DEFAULT_ADDR.to_string(),
+        charset: Charset::UTF8,
+        quiet: false,
+    };
+    let mut addr_given = false;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("encoding") => {
+                let name: String = args.value("--encoding")?;
+                options.charset = Charset::parse(&name)?;
+            }
+            Arg::Long("quiet") | Arg::Short('q') => options.quiet = true,
+            Arg::Value(value) if !addr_given => {
+                options.addr = course::cli::parse_addr(value)?;
+                addr_given = true;
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(options)
 }

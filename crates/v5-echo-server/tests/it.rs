@@ -14,6 +14,21 @@ fn answers_every_message_and_logs_each_client() {
 }
 
 #[test]
+fn quiet_logs_clients_but_not_their_messages() {
+    let server = Server::start_with(EXE, &["127.0.0.1:0", "--quiet"]);
+    let mut client = server.connect();
+    assert_eq!(exchange(&mut client, "secret\n"), "收到你的消息secret\n");
+    drop(client);
+    server.process.wait_for_stdout("disconnected");
+    let log = server.process.stdout();
+    if !log.contains(" connected\n") || log.contains("secret") || log.contains(" sent ") {
+        server
+            .process
+            .fail("--quiet should log the client, not its message");
+    }
+}
+
+#[test]
 fn a_character_cut_between_two_reads_is_echoed_whole() {
     let server = Server::start(EXE);
     testkit::assert_split_character_echoed(&mut server.connect(), "收到你的消息");
@@ -31,6 +46,8 @@ fn help_and_bad_arguments() {
     testkit::assert_bad_args(EXE, &["127.0.0.1:port"], "127.0.0.1:port");
     testkit::assert_bad_args(EXE, &["--port", "1"], "--port");
     testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
+    testkit::assert_bad_args(EXE, &["--quiet=yes"], "--quiet");
+    testkit::assert_bad_args(EXE, &["127.0.0.1:0", "127.0.0.1:1"], "127.0.0.1:1");
 }
 
 #[test]
