@@ -1,6 +1,5 @@
 //! v2-echo-client as a real process, against the real v2 and v5 servers.
 
-use std::io::Write;
 use std::net::TcpListener;
 
 use testkit::seed004::{HELLO, HELLO_GBK, REPLY, REPLY_GBK};
@@ -70,12 +69,33 @@ fn a_server_that_hangs_up_is_an_error() {
     let addr = listener.local_addr().expect("addr").to_string();
     let hang_up = std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().expect("accept");
-        // Read nothing, answer nothing: close.
-        let _ = stream.flush();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        // Take the line, answer nothing, close. (Closing with the line still
+        // unread would send a reset instead: the next test's case.)
+        testkit::read_until(&mut stream, b"\n", 1024);
     });
     let done = run(EXE, &[&addr], b"hello?\n");
     hang_up.join().expect("the fake server");
     testkit::assert_fails(&done, "closed the connection", None);
+}
+
+#[test]
+fn a_server_that_resets_is_an_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let reset = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        testkit::read_until(&mut stream, b"\n", 1024);
+        testkit::reset(stream);
+    });
+    let done = run(EXE, &[&addr], b"hello?\n");
+    reset.join().expect("the fake server");
+    testkit::assert_fails(&done, "reset", None);
 }
 
 #[test]
