@@ -22,6 +22,7 @@ set -euo pipefail
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 work=$(mktemp -d)
 pids=()
+named=()
 port_map=()
 marks=()
 tmux_socket=transcript-$$
@@ -50,8 +51,12 @@ need() {
 start() {
     local name=$1 program=$2
     shift 2
-    "$BIN/$program" "$@" >"$work/$name.out" 2>&1 &
+    # The file exists before the program starts, so reading it below never
+    # races the shell that creates it.
+    : >"$work/$name.out"
+    "$BIN/$program" "$@" >>"$work/$name.out" 2>&1 &
     pids+=($!)
+    named+=("$name=$!")
     ADDR=
     for _ in $(seq 100); do
         ADDR=$(sed -n '1s/^listening on //p' "$work/$name.out")
@@ -72,12 +77,15 @@ as_port() {
     port_map+=("$1=$2")
 }
 
-# stop NAME: stops the server started as NAME (its output stays).
+# stop NAME: stops the server started as NAME (its output stays) and waits
+# until it has ended, so its port is free again.
 stop() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    pids=()
-    sleep 0.1
+    local pair
+    for pair in "${named[@]}"; do
+        [ "${pair%=*}" = "$1" ] || continue
+        kill "${pair##*=}" 2>/dev/null || true
+        wait "${pair##*=}" 2>/dev/null || true
+    done
 }
 
 # wait_for FILE TEXT: waits (at most 10 s) until FILE contains TEXT.
