@@ -7,10 +7,11 @@
 //!
 //! One thread runs every connection: a task per client on tokio's
 //! single-threaded runtime (the benchmark pins everything to one CPU
-//! anyway). Each read of up to 64 KiB, v5-echo-server's buffer, is answered
-//! with `收到你的消息` and the bytes read, in one write. Unlike the lessons
-//! it echoes bytes as they came, without decoding them as text, and logs
-//! only connections, not messages. Start it, then measure it:
+//! anyway). Each read of up to 64 KiB (v5-echo-server reads 16 KiB) is
+//! answered with `收到你的消息` and the bytes read, in one write. Unlike the
+//! lessons it echoes bytes as they came, without decoding them as text, logs
+//! only connections, not messages, and leaves Nagle's algorithm on (each
+//! reply is one write, so nothing waits for it). Start it, then measure it:
 //!
 //! ```text
 //! cargo run --release -p tokio-echo
@@ -33,7 +34,7 @@ const DEFAULT_ADDR: &str = "127.0.0.1:19535";
 /// What the course's echo servers put before every echo.
 const PREFIX: &str = "收到你的消息";
 
-/// The most one read takes in, as in v5-echo-server.
+/// The most one read takes in, as in the Python anchors' 64 KiB variants.
 const BUF_SIZE: usize = 64 * 1024;
 
 const HELP: &str = "\
