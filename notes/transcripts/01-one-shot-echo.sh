@@ -37,7 +37,7 @@ term typed v1-echo-client "$ADDR"
 expect typed "type one line to send:"
 enter typed "你好, socket"
 expect typed "你好, socket" 2
-ended typed >/dev/null
+ended typed
 # The page quotes this line of the server's log.
 wait_for "$work/typed.out" 'sent 15 bytes: "你好, socket\n"'
 section 01-client-typed

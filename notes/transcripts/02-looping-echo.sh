@@ -37,7 +37,7 @@ ss -lnt "sport = :$PORT" | normalize
 
 # The first client quits; the second one is answered at once.
 enter one ""
-ended one >/dev/null
+ended one
 expect two "$prompt" 2
 wait_for "$work/server.out" "13 bytes"
 section 02-client-two
@@ -45,7 +45,7 @@ screen two | normalize
 section 02-server-goes-on
 since "$work/server.out" | normalize
 enter two ""
-ended two >/dev/null
+ended two
 
 # nc: what the terminal shows is what was typed, and the replies.
 need nc netcat-openbsd
@@ -56,6 +56,6 @@ expect nc "收到你的消息hello"
 enter nc "你好"
 expect nc "收到你的消息你好"
 press nc C-c
-ended nc >/dev/null
+ended nc
 section 02-nc
 screen nc | normalize

@@ -101,11 +101,11 @@ expect one "]: interrupting!"
 enter one "ne"
 expect two "]: half a line"
 press two C-d
-ended two >/dev/null
+ended two
 enter one "are you still there?"
 expect one "are you still there?"
 press one C-d
-ended one >/dev/null
+ended one
 section 07-chat-one
 screen one | normalize
 section 07-chat-two

@@ -752,14 +752,35 @@ fn lesson_pages(ws: &Workspace) -> Vec<(&str, &Page)> {
         .collect()
 }
 
-/// Check 4: lesson pages (other than `00-*`) have a diagram and included code.
+/// Check 4: in every lesson page, each ```text block (what a program prints)
+/// is included from a transcript (a `code:` marker) or says why it is not
+/// (a `<!-- by hand: REASON -->` line right before it); and lesson pages
+/// (other than `00-*`) have a diagram and included code.
 pub fn check_lessons(ws: &Workspace) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (name, page) in lesson_pages(ws) {
+        let doc = &page.doc;
+        for fence in doc.fences.iter().filter(|f| f.lang == "text") {
+            let before = fence.open.checked_sub(1).map(|i| doc.lines[i].trim());
+            let included = doc.markers.iter().any(|m| m.line + 1 == fence.open);
+            let by_hand = before
+                .and_then(|l| l.strip_prefix("<!-- by hand:"))
+                .and_then(|l| l.strip_suffix("-->"))
+                .is_some_and(|reason| !reason.trim().is_empty());
+            if !included && !by_hand {
+                problems.push(Problem::new(
+                    &page.rel,
+                    fence.open + 1,
+                    "```text block is neither a transcript nor marked as written by hand; \
+                     generate it (notes/transcripts/, then `<!-- code: notes/transcripts/NAME.txt -->`) \
+                     or put `<!-- by hand: REASON -->` right before it"
+                        .into(),
+                ));
+            }
+        }
         if name.starts_with("00-") {
             continue;
         }
-        let doc = &page.doc;
         if !doc
             .fences
             .iter()
@@ -819,7 +840,8 @@ pub fn check_script(
         for segment in line.split([';', '|', '&', '(', ')', '`']) {
             let words: Vec<&str> = segment
                 .split_whitespace()
-                .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
+                // Quotes, and the `\` of an escaped backtick in an echo.
+                .map(|w| w.trim_matches(|c| c == '"' || c == '\'' || c == '\\'))
                 .collect();
             let Some(cargo) = words
                 .iter()
@@ -849,7 +871,14 @@ pub fn check_script(
                     }
                 };
                 let Some(name) = name else { continue };
-                if name.is_empty() || name.contains('$') || name.starts_with('-') {
+                // Shell variables, and placeholders in text (`-p PACKAGE`).
+                let placeholder =
+                    name.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+                if name.is_empty()
+                    || name.contains('$')
+                    || name.starts_with('-')
+                    || placeholder
+                {
                     continue;
                 }
                 let known = if flag == "--bin" {
@@ -948,12 +977,15 @@ mod tests {
             ["demo", "xtask"].iter().map(|s| s.to_string()).collect();
         let bins: BTreeSet<String> =
             ["demo", "helper"].iter().map(|s| s.to_string()).collect();
-        let script = "mkdir -p /tmp/out\ncargo run -p demo &\ncargo build \\\n  --bin helper -p ghost\nPKG=demo; cargo run -p \"$PKG\"\ncargo run --package=nope --bin=demo -- -p 80\n";
+        let script = "mkdir -p /tmp/out\ncargo run -p demo &\ncargo build \\\n  --bin helper -p ghost\nPKG=demo; cargo run -p \"$PKG\"\ncargo run --package=nope --bin=demo -- -p 80\n\
+                      echo \"run \\`cargo run -p demo\\` or \\`cargo build -p PACKAGE\\`\"\n\
+                      echo \"\\`cargo run -p dem0\\`\"\n";
         let p = check_script("scripts/s.sh", script, &pk, &bins);
         let lines: Vec<usize> = p.iter().map(|p| p.line).collect();
-        assert_eq!(lines, vec![3, 6], "{p:?}");
+        assert_eq!(lines, vec![3, 6, 8], "{p:?}");
         assert!(p[0].message.contains("ghost"));
         assert!(p[1].message.contains("nope"));
+        assert!(p[2].message.contains("`-p dem0`"), "{p:?}");
     }
 
     #[test]

@@ -31,7 +31,11 @@ commands:
 A note includes code with a marker on the line right before a code fence:
   <!-- code: crates/NAME/src/main.rs#anchor -->   (omit #anchor for the whole file)
 and the source marks the region with `// ANCHOR: anchor` ... `// ANCHOR_END: anchor`
-(`# ANCHOR: anchor` in shell and TOML files).";
+(`# ANCHOR: anchor` in shell and TOML files).
+
+What a program prints (a ```text block in a lesson page) is included from a
+transcript, `<!-- code: notes/transcripts/NAME.txt -->` (made by
+scripts/transcripts), or marked `<!-- by hand: REASON -->` when it can't be.";
 
 /// Prints a line to stdout; a closed pipe (`cargo xtask check | head`) is not an error.
 fn say(line: &str) {

@@ -282,13 +282,13 @@ fn heading_level_mismatch_is_reported() {
 #[test]
 fn missing_diagram_in_one_language_is_reported() {
     let fake = Fake::good();
-    fake.write("notes/en/01-x.md", &EN.replace("```mermaid", "```text"));
+    fake.write("notes/en/01-x.md", &EN.replace("```mermaid", "```svgbob"));
     let problems = fake.problems();
     assert_eq!(problems.len(), 2, "{problems:#?}");
     assert!(problems[0].message.contains("no ```mermaid diagram"));
     assert!(problems[1]
         .message
-        .contains("a ```mermaid block in notes/zh/01-x.md vs a ```text block"));
+        .contains("a ```mermaid block in notes/zh/01-x.md vs a ```svgbob block"));
 }
 
 #[test]
@@ -394,4 +394,51 @@ fn lesson_without_include_is_reported() {
     assert!(problems
         .iter()
         .all(|p| p.message.contains("includes no code")));
+}
+
+#[test]
+fn output_block_must_be_a_transcript_or_marked_by_hand() {
+    let fake = Fake::good();
+    let output = "\n```text\nlistening on 127.0.0.1:1\n```\n";
+    fake.write("notes/zh/01-x.md", &format!("{ZH}{output}"));
+    fake.write("notes/en/01-x.md", &format!("{EN}{output}"));
+    let problems = fake.problems();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    for problem in &problems {
+        assert!(
+            problem.message.contains("neither a transcript"),
+            "{problems:#?}"
+        );
+    }
+
+    // A reason makes it fine; an empty one does not.
+    let by_hand =
+        "\n<!-- by hand: a protocol example -->\n```text\nGET / HTTP/1.1\n```\n";
+    fake.write("notes/zh/01-x.md", &format!("{ZH}{by_hand}"));
+    fake.write("notes/en/01-x.md", &format!("{EN}{by_hand}"));
+    assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
+    fake.write(
+        "notes/en/01-x.md",
+        &format!("{EN}{}", by_hand.replace("a protocol example", " ")),
+    );
+    assert_one(&fake.problems(), "notes/en/01-x.md", "neither a transcript");
+
+    // Included from a transcript file: fine, and sync fills it.
+    fake.write(
+        "notes/transcripts/01-server.txt",
+        "listening on 127.0.0.1:1\n",
+    );
+    let included = "\n<!-- code: notes/transcripts/01-server.txt -->\n```text\n```\n";
+    fake.write("notes/zh/01-x.md", &format!("{ZH}{included}"));
+    fake.write("notes/en/01-x.md", &format!("{EN}{included}"));
+    let only = ["notes/en/01-x.md".to_string()];
+    assert_eq!(checks::sync(fake.root(), &only).updated, only);
+    assert!(fake
+        .read("notes/en/01-x.md")
+        .contains("```text\nlistening on"));
+    assert!(!fake
+        .read("notes/zh/01-x.md")
+        .contains("```text\nlistening on"));
+    checks::sync(fake.root(), &[]);
+    assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
 }
