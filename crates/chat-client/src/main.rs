@@ -15,6 +15,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -24,6 +25,9 @@ use course::{Charset, UsageError};
 
 /// Where the chat server listens by default (the seed's port).
 const DEFAULT_ADDR: &str = "127.0.0.1:9999";
+
+/// How long to wait for the server's first words before sending anyway.
+const GREETING_WAIT: Duration = Duration::from_secs(5);
 
 /// After we said QUIT, how long to wait for the server's last words.
 const GOODBYE_WAIT: Duration = Duration::from_secs(5);
@@ -69,22 +73,24 @@ fn run() -> anyhow::Result<()> {
     eprintln!("connected to {}", stream.peer_addr()?);
 
     // ANCHOR: threads
-    // Set once we have said QUIT: from then on, the server closing the
-    // connection is the expected end, not a failure.
-    let said_goodbye = Arc::new(AtomicBool::new(false));
+    // What both threads need to know about the visit (see `Visit`).
+    let visit = Arc::new(Visit::default());
+
+    // The receiver tells the sender when the server has first spoken.
+    let (greeted, greeting) = mpsc::channel();
 
     // The receiving thread gets its own handle on the same socket.
     let incoming = stream.try_clone().context("cannot clone the socket")?;
     let receiver = {
-        let said_goodbye = Arc::clone(&said_goodbye);
+        let visit = Arc::clone(&visit);
         thread::Builder::new()
             .name("receiver".into())
-            .spawn(move || receive(incoming, &said_goodbye, charset))
+            .spawn(move || receive(incoming, &visit, charset, greeted))
             .context("cannot start the receiving thread")?
     };
 
     // This thread sends: every line typed (or piped) goes to the server.
-    send(&mut stream, &said_goodbye, charset)?;
+    send(&mut stream, &visit, charset, &greeting)?;
 
     // We said goodbye (or could not send any more); the receiver prints the
     // room's last words and ends when the server closes the connection.
@@ -95,14 +101,44 @@ fn run() -> anyhow::Result<()> {
     // ANCHOR_END: threads
 }
 
+// ANCHOR: visit
+/// What the two threads know about the visit. Each flag is set once, by one
+/// thread, and read by the other.
+#[derive(Default)]
+struct Visit {
+    /// The sender has sent its first line (the nickname).
+    spoke: AtomicBool,
+    /// The server sent something after that: it let us in to talk.
+    answered: AtomicBool,
+    /// The sender said QUIT: the server may close the connection now.
+    said_goodbye: AtomicBool,
+}
+
+impl Visit {
+    /// True if the server closing the connection now is the expected end:
+    /// we said goodbye, and we had been let in. (A server that turns us
+    /// away, a full room, closes before answering anything we sent.)
+    fn over(&self) -> bool {
+        self.said_goodbye.load(Ordering::SeqCst) && self.answered.load(Ordering::SeqCst)
+    }
+}
+// ANCHOR_END: visit
+
 // ANCHOR: send
 /// Sends stdin to the server line by line, in `charset`; at `QUIT` or the
 /// end of input, says goodbye.
 fn send(
     stream: &mut TcpStream,
-    said_goodbye: &AtomicBool,
+    visit: &Visit,
     charset: Charset,
+    greeting: &Receiver<()>,
 ) -> anyhow::Result<()> {
+    // The server speaks first: it asks for a nickname, or says the room is
+    // full and closes. Waiting for that before sending anything means that
+    // piped input, which is all there at once, can't say QUIT before we
+    // know whether we were let in. (A server that never speaks gets our
+    // lines after a few seconds anyway.)
+    let _ = greeting.recv_timeout(GREETING_WAIT);
     let mut line = Vec::new();
     let mut input = io::stdin().lock();
     loop {
@@ -130,9 +166,11 @@ fn send(
             }
         };
         let quitting = line.trim_ascii().eq_ignore_ascii_case(b"QUIT");
+        // Both before the write: the server may answer, or close, as soon as
+        // it has read the line.
+        visit.spoke.store(true, Ordering::SeqCst);
         if quitting {
-            // Before the write: the server may close as soon as it reads it.
-            said_goodbye.store(true, Ordering::SeqCst);
+            visit.said_goodbye.store(true, Ordering::SeqCst);
         }
         // write_all: the whole line, however many writes it takes. If it
         // fails, the connection is gone: the receiving thread prints what
@@ -149,18 +187,20 @@ fn send(
 
 // ANCHOR: receive
 /// Prints everything the server sends until it closes the connection,
-/// decoded from `charset` (the terminal gets UTF-8).
+/// decoded from `charset` (the terminal gets UTF-8); tells `greeted` when
+/// the first bytes have come.
 fn receive(
     mut stream: TcpStream,
-    said_goodbye: &AtomicBool,
+    visit: &Visit,
     charset: Charset,
+    greeted: Sender<()>,
 ) -> anyhow::Result<()> {
     let mut buf = vec![0; 16 * 1024];
     // Keeps a character cut between two reads whole (see course::Decoder).
     let mut decoder = charset.decoder();
     let mut out = io::stdout();
     loop {
-        if said_goodbye.load(Ordering::SeqCst) {
+        if visit.said_goodbye.load(Ordering::SeqCst) {
             // Don't wait forever for a server that never closes.
             stream.set_read_timeout(Some(GOODBYE_WAIT))?;
         }
@@ -168,19 +208,24 @@ fn receive(
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             // After QUIT, a reset or a silent server is just the end.
-            Err(_) if said_goodbye.load(Ordering::SeqCst) => 0,
+            Err(_) if visit.over() => 0,
             Err(err) => lost_server(&format!("the connection broke: {err}")),
         };
         if n == 0 {
             out.write_all(decoder.finish().as_bytes())?;
             out.flush()?;
-            if said_goodbye.load(Ordering::SeqCst) {
+            if visit.over() {
                 return Ok(());
             }
             lost_server("the server closed the connection");
         }
         out.write_all(decoder.decode(&buf[..n]).as_bytes())?;
         out.flush()?;
+        if visit.spoke.load(Ordering::SeqCst) {
+            visit.answered.store(true, Ordering::SeqCst);
+        }
+        // The sender may go on (only the first of these matters to it).
+        let _ = greeted.send(());
     }
 }
 // ANCHOR_END: receive

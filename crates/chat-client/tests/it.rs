@@ -114,6 +114,31 @@ fn a_server_that_goes_away_is_reported_and_exits_1() {
 }
 
 #[test]
+fn piped_input_to_a_full_room_is_refused_and_exits_1() {
+    let server = Server::start_with(
+        &beside(EXE, "chat-server"),
+        &["127.0.0.1:0", "--max-clients", "1"],
+    );
+    let mut holder = join(&server, "holder");
+    // Piped input is all there at once: the client must not say QUIT (which
+    // would make the server's close a normal end) before it has heard that
+    // the room is full. Ten times, since the mistake is a race.
+    for _ in 0..10 {
+        let done = run(EXE, &[&server.addr_arg()], b"bob\nhi\n");
+        done.expect_code(1);
+        // The server closes; our lines, if they went out after the close,
+        // may turn that into a reset. Either way we were not let in.
+        let ended = done.stderr.contains("the server closed the connection")
+            || done.stderr.contains("the connection broke");
+        if !done.stdout.contains("聊天室已满 (the room is full)") || !ended {
+            done.fail("should show the refusal and report the lost connection");
+        }
+    }
+    holder.close_stdin();
+    holder.wait().expect_code(0);
+}
+
+#[test]
 fn help_bad_arguments_and_failures() {
     testkit::assert_help(EXE);
     testkit::assert_bad_args(EXE, &["9999"], "9999");
