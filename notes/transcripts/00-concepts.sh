@@ -23,20 +23,6 @@ ports_in_calls() {
         sed -E 's/htons\(127\.0\.0\.1:([0-9]+)\)/htons(\1)/g'
 }
 
-# wait_lines FILE TEXT COUNT: waits (at most 10 s) until COUNT lines of FILE
-# contain TEXT.
-wait_lines() {
-    local n
-    for _ in $(seq 100); do
-        n=$(grep -cF -- "$2" "$1" 2>/dev/null || true)
-        [ "${n:-0}" -ge "$3" ] && return 0
-        sleep 0.1
-    done
-    echo "transcript: $1 never showed \"$2\" on $3 lines" >&2
-    cat "$1" >&2
-    exit 1
-}
-
 need strace strace
 need pgrep procps
 
@@ -69,7 +55,7 @@ as_port "$PORT" 19534
 "$BIN/v5-echo-client" "$ADDR" --connections 3 --hold 10 >"$work/v5-client.out" 2>&1 &
 client=$!
 pids+=("$client")
-wait_lines "$work/v5-client.out" "answered" 3
+wait_for "$work/v5-client.out" "answered" 3
 
 # ss lists the sockets in no fixed order: sorted here, header first.
 need ss iproute2

@@ -16,18 +16,6 @@
 # shellcheck source=notes/transcripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# wait_count FILE TEXT COUNT: waits (at most 10 s) until COUNT lines of FILE
-# contain TEXT.
-wait_count() {
-    for _ in $(seq 100); do
-        [ "$(grep -cF -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-        sleep 0.1
-    done
-    echo "transcript: $1 never showed \"$2\" $3 times" >&2
-    cat "$1" >&2
-    exit 1
-}
-
 # ms [seconds]: the durations "after T ms" become "after N ms"; with
 # `seconds`, a duration of a second or more keeps its seconds (4009 -> 4NNN).
 ms() {
@@ -92,7 +80,7 @@ by_kind() {
 start v2 v2-echo-server 127.0.0.1:0
 as_port "$PORT" 19534
 "$BIN/v5-echo-client" "$ADDR" --connections 5 >"$work/v2-crowd.out" 2>&1
-wait_count "$work/v2.out" "disconnected" 5
+wait_for "$work/v2.out" "disconnected" 5
 section 03-v2-crowd
 normalize <"$work/v2-crowd.out" | ms seconds | renumber
 section 03-v2-server
@@ -103,7 +91,7 @@ stop v2
 start v5 v5-echo-server 127.0.0.1:0
 as_port "$PORT" 19534
 "$BIN/v5-echo-client" "$ADDR" --connections 5 >"$work/v5-crowd.out" 2>&1
-wait_count "$work/v5.out" "disconnected" 5
+wait_for "$work/v5.out" "disconnected" 5
 section 03-v5-crowd
 normalize <"$work/v5-crowd.out" | ms | sorted_reports
 section 03-v5-server

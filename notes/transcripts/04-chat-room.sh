@@ -30,18 +30,6 @@ exits() {
     exit 1
 }
 
-# wait_lines FILE TEXT COUNT: waits (at most 10 s) until COUNT lines of FILE
-# contain TEXT. (lib.sh's wait_for waits for one.)
-wait_lines() {
-    for _ in $(seq 100); do
-        [ "$(grep -cF -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-        sleep 0.1
-    done
-    echo "transcript: $1 never showed \"$2\" $3 times" >&2
-    cat "$1" >&2
-    exit 1
-}
-
 # A room for one: alice is in, a second client is turned away.
 start full chat-server 127.0.0.1:0 --max-clients 1
 as_port "$PORT" 9999
@@ -93,7 +81,7 @@ for who in alice carol; do expect "$who" "(bob left: QUIT)"; done
 press carol C-c
 ended carol
 expect alice "(carol left: connection closed)"
-wait_lines "$work/server.out" "disconnected" 2
+wait_for "$work/server.out" "disconnected" 2
 enter alice "/who"
 expect alice "* 在线 (here): alice"
 

@@ -6,22 +6,12 @@
 # shellcheck source=notes/transcripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# serve NAME PROGRAM ARGS...: `start`, with its output file made first. lib.sh's
-# `start` reads that file at once, and a read that comes before the program
-# in the background has created it fails and ends the script (set -e).
-serve() {
-    : >"$work/$1.out"
-    start "$@"
-}
-
 # free_port: sets FREE to a UDP port the system just gave out and that nobody
 # holds any more (a udp-receiver on port 0, stopped at once). For the port
 # where nobody listens, and for a chat peer that must be named before it runs.
 free_port() {
-    serve free udp-receiver 127.0.0.1:0
-    kill "${pids[-1]}" 2>/dev/null || true
-    wait "${pids[-1]}" 2>/dev/null || true
-    unset 'pids[-1]'
+    start free udp-receiver 127.0.0.1:0
+    stop free
     FREE=$PORT
 }
 
@@ -37,7 +27,7 @@ need ss iproute2
 free_port
 nobody=$FREE
 as_port "$nobody" 7790
-serve receiver udp-receiver 127.0.0.1:0
+start receiver udp-receiver 127.0.0.1:0
 as_port "$PORT" 7789
 {
     "$BIN/udp-sender" "$ADDR" hello 你好
@@ -59,7 +49,7 @@ ss -uan "sport = :$PORT" | normalize
 stop receiver
 
 # A receiver with an 8-byte buffer; the biggest datagram, and one byte more.
-serve small udp-receiver 127.0.0.1:0 --buffer 8
+start small udp-receiver 127.0.0.1:0 --buffer 8
 as_port "$PORT" 7789
 {
     "$BIN/udp-sender" "$ADDR" hello "hello, world" "hello 你好" 0123456789abcdef
@@ -113,7 +103,7 @@ screen two | normalize
 stop nc
 
 # A GBK receiver, a GBK sender and a UTF-8 one.
-serve gbk udp-receiver 127.0.0.1:0 --encoding gbk
+start gbk udp-receiver 127.0.0.1:0 --encoding gbk
 as_port "$PORT" 7789
 "$BIN/udp-sender" "$ADDR" --encoding gbk 你好 我是服务器 >/dev/null
 wait_for "$work/gbk.out" "我是服务器"
@@ -124,7 +114,7 @@ normalize <"$work/gbk.out"
 stop gbk
 
 # The other way round: a UTF-8 receiver, a GBK sender.
-serve utf8 udp-receiver 127.0.0.1:0
+start utf8 udp-receiver 127.0.0.1:0
 as_port "$PORT" 7789
 wait_for "$work/utf8.out" "send with:"
 mark "$work/utf8.out"

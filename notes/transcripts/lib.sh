@@ -88,13 +88,16 @@ stop() {
     done
 }
 
-# wait_for FILE TEXT: waits (at most 10 s) until FILE contains TEXT.
+# wait_for FILE TEXT [COUNT]: waits (at most 10 s) until TEXT is on COUNT
+# lines of FILE (default 1).
 wait_for() {
+    local n
     for _ in $(seq 100); do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        n=$(grep -cF -- "$2" "$1" 2>/dev/null || true)
+        [ "${n:-0}" -ge "${3:-1}" ] && return 0
         sleep 0.1
     done
-    echo "transcript: $1 never showed \"$2\"" >&2
+    echo "transcript: $1 never showed \"$2\" on ${3:-1} lines" >&2
     cat "$1" >&2
     exit 1
 }
