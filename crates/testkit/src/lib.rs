@@ -5,6 +5,7 @@
 //! Every wait here is bounded by [`TIMEOUT`]; every socket has read and
 //! write timeouts; every child process is killed when its guard is dropped.
 
+pub mod chat;
 pub mod echo;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
