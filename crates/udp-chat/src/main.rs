@@ -38,7 +38,8 @@ every datagram that arrives is printed as [sender]: text. The end of input
 
 Options:
       --listen ADDR      host:port to receive on [default: 127.0.0.1:4567]
-      --peer ADDR        host:port of the other udp-chat (required)
+      --peer ADDR        host:port of the other udp-chat (required; not port 0,
+                         and the same family as --listen: IPv4 or IPv6)
       --encoding NAME    utf-8, gbk, gb2312 or gb18030 [default: utf-8]
   -h, --help             print this help
 
@@ -64,17 +65,13 @@ fn run() -> anyhow::Result<()> {
         peer,
         charset,
     } = parse_args()?;
-    let peer = peer
-        .to_socket_addrs()
-        .with_context(|| format!("cannot resolve {peer}"))?
-        .next()
-        .with_context(|| format!("{peer} has no address"))?;
+    let (here, peer) = same_family(&listen, &peer)?;
 
     // ANCHOR: threads
     // One socket for both directions: it receives on --listen, and what it
     // sends comes from that address too, so the peer sees who wrote.
     let socket =
-        UdpSocket::bind(&listen).with_context(|| format!("cannot bind {listen}"))?;
+        UdpSocket::bind(here).with_context(|| format!("cannot bind {listen}"))?;
     say!("listening on {}", socket.local_addr()?);
     say!("sending to {peer}; type a line and press Enter (Ctrl-D quits)");
     // Shared by the two threads: Arc, since both use it at once. A
@@ -91,6 +88,37 @@ fn run() -> anyhow::Result<()> {
     // receiving thread with it.
     send(&socket, peer, charset)
     // ANCHOR_END: threads
+}
+
+/// Looks up both addresses and picks one of each in the same family: an
+/// IPv4 socket cannot send to an IPv6 address, nor an IPv6 socket to an
+/// IPv4 one. Two addresses that share no family are a bad command line.
+fn same_family(listen: &str, peer: &str) -> anyhow::Result<(SocketAddr, SocketAddr)> {
+    let resolve = |addr: &str| -> anyhow::Result<Vec<SocketAddr>> {
+        let found: Vec<_> = addr
+            .to_socket_addrs()
+            .with_context(|| format!("cannot resolve {addr}"))?
+            .collect();
+        anyhow::ensure!(!found.is_empty(), "{addr} has no address");
+        Ok(found)
+    };
+    let (mine, theirs) = (resolve(listen)?, resolve(peer)?);
+    for here in &mine {
+        if let Some(there) = theirs.iter().find(|a| a.is_ipv4() == here.is_ipv4()) {
+            return Ok((*here, *there));
+        }
+    }
+    let family = |addrs: &[SocketAddr]| match addrs[0] {
+        SocketAddr::V4(_) => "IPv4",
+        SocketAddr::V6(_) => "IPv6",
+    };
+    Err(UsageError(format!(
+        "--listen {listen} is {} but --peer {peer} is {}: one socket sends and \
+         receives, so give both as IPv4 (127.0.0.1:...) or both as IPv6 ([::1]:...)",
+        family(&mine),
+        family(&theirs)
+    ))
+    .into())
 }
 
 // ANCHOR: send
@@ -156,8 +184,7 @@ fn parse_args() -> Result<Options, UsageError> {
                     course::cli::parse_addr(args.value::<String>("--listen")?.into())?;
             }
             Arg::Long("peer") => {
-                options.peer =
-                    course::cli::parse_addr(args.value::<String>("--peer")?.into())?;
+                options.peer = parse_peer(args.value::<String>("--peer")?.into())?;
             }
             Arg::Long("encoding") => {
                 options.charset = Charset::parse(&args.value::<String>("--encoding")?)?;
@@ -171,4 +198,21 @@ fn parse_args() -> Result<Options, UsageError> {
         ));
     }
     Ok(options)
+}
+
+/// Checks --peer as a place to send to. Port 0 means "any free port" only
+/// when binding: nobody receives on it, so a datagram sent there goes nowhere.
+fn parse_peer(value: std::ffi::OsString) -> Result<String, UsageError> {
+    let addr = course::cli::parse_addr(value)?;
+    // parse_addr checked that the text after the last ':' is a port.
+    if addr
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse() == Ok(0_u16))
+    {
+        return Err(UsageError(format!(
+            "invalid value {addr:?} for --peer: port 0 is no one's port \
+             (give the port the other udp-chat printed, like 127.0.0.1:4568)"
+        )));
+    }
+    Ok(addr)
 }

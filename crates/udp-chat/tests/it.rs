@@ -62,4 +62,34 @@ fn help_and_bad_arguments() {
     testkit::assert_bad_args(EXE, &[], "--peer");
     testkit::assert_bad_args(EXE, &["--peer", "4568"], "4568");
     testkit::assert_bad_args(EXE, &["--peer", "127.0.0.1:1", "extra"], "extra");
+    // Port 0 is where nobody receives: refused before anything is bound.
+    let free = free_addr();
+    testkit::assert_bad_args(
+        EXE,
+        &["--listen", &free, "--peer", "127.0.0.1:0"],
+        "port 0",
+    );
+    testkit::assert_bad_args(EXE, &["--listen", &free, "--peer", "[::1]:000"], "port 0");
+}
+
+#[test]
+fn listen_and_peer_in_different_families_are_refused_at_once() {
+    // An IPv6 socket cannot send to an IPv4 address: say so before binding,
+    // not at the first line typed. The listen port is free in both cases,
+    // so only the mismatch can be the error.
+    let v4 = free_addr();
+    for (listen, peer) in [("[::1]:0", v4.as_str()), (v4.as_str(), "[::1]:4568")] {
+        let done = testkit::run(EXE, &["--listen", listen, "--peer", peer], b"hello\n");
+        done.expect_code(2);
+        let line = done.stderr.trim_end();
+        if line.lines().count() != 1 || !line.contains("IPv4") || !line.contains("IPv6") {
+            done.fail("expected one line naming IPv4 and IPv6");
+        }
+        if !line.contains(listen) || !line.contains(peer) {
+            done.fail("the line does not name both addresses");
+        }
+        if done.stdout.contains("listening on") {
+            done.fail("it bound before refusing");
+        }
+    }
 }

@@ -30,7 +30,7 @@ Sends each MESSAGE as one datagram, exactly as given (no newline added).
 Without messages, sends each line of stdin, without its newline.
 
 Arguments:
-  ADDR      host:port to send to, e.g. 127.0.0.1:7789
+  ADDR      host:port to send to, e.g. 127.0.0.1:7789 (not port 0)
   MESSAGE   the text of one datagram
 
 Options:
@@ -133,9 +133,7 @@ fn parse_args() -> Result<Options, UsageError> {
             Arg::Long("encoding") => {
                 charset = Charset::parse(&args.value::<String>("--encoding")?)?;
             }
-            Arg::Value(value) if addr.is_none() => {
-                addr = Some(course::cli::parse_addr(value)?);
-            }
+            Arg::Value(value) if addr.is_none() => addr = Some(parse_peer(value)?),
             Arg::Value(value) => messages.push(value.to_string_lossy().into_owned()),
             other => return Err(other.unexpected().into()),
         }
@@ -147,4 +145,21 @@ fn parse_args() -> Result<Options, UsageError> {
         messages,
         charset,
     })
+}
+
+/// Checks ADDR as a place to send to. Port 0 means "any free port" only when
+/// binding: no program receives on it, so a datagram sent there goes nowhere.
+fn parse_peer(value: std::ffi::OsString) -> Result<String, UsageError> {
+    let addr = course::cli::parse_addr(value)?;
+    // parse_addr checked that the text after the last ':' is a port.
+    if addr
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse() == Ok(0_u16))
+    {
+        return Err(UsageError(format!(
+            "invalid ADDR {addr:?}: port 0 is no receiver's port \
+             (give the port udp-receiver printed, like 127.0.0.1:7789)"
+        )));
+    }
+    Ok(addr)
 }

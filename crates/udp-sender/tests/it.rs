@@ -99,6 +99,11 @@ fn help_and_bad_arguments() {
     testkit::assert_help(EXE);
     testkit::assert_bad_args(EXE, &[], "ADDR");
     testkit::assert_bad_args(EXE, &["7789", "hi"], "7789");
+    // Port 0 is where nothing receives: refused before anything is sent,
+    // however it is written.
+    testkit::assert_bad_args(EXE, &["127.0.0.1:0", "x"], "port 0");
+    testkit::assert_bad_args(EXE, &["[::1]:00", "x"], "[::1]:00");
+    testkit::assert_bad_args(EXE, &["no-such-host.invalid:0", "x"], "port 0");
     testkit::assert_bad_args(EXE, &["127.0.0.1:7789", "--encoding", "ascii"], "ascii");
     testkit::assert_unresolvable(EXE, &["hi"]);
 }
