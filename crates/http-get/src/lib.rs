@@ -53,11 +53,11 @@ impl Url {
             Some(at) => (&rest[..at], &rest[at..]),
             None => (rest, "/"),
         };
-        let target = if target.starts_with('?') {
-            format!("/{target}")
-        } else {
-            target.to_string()
-        };
+        // "http://h?q" has an empty path, which means "/"; "/a/../b" means
+        // "/b" (curl does the same).
+        let (path, query) = split_query(target);
+        let path = if path.is_empty() { "/" } else { path };
+        let target = format!("{}{}", remove_dot_segments(path), query);
         if authority.contains('@') {
             return error("user names and passwords in URLs are not supported");
         }
@@ -81,36 +81,6 @@ impl Url {
         } else {
             format!("{host}:{}", self.port)
         }
-    }
-
-    /// The URL that a `Location` header points to, from this one.
-    pub fn join(&self, location: &str) -> Result<Url, HttpError> {
-        // An absolute URL starts with a scheme: letters, then "://".
-        let scheme = location.split("://").next().unwrap_or_default();
-        if location.contains("://")
-            && !scheme.is_empty()
-            && scheme.bytes().all(|b| b.is_ascii_alphabetic())
-        {
-            return Url::parse(location);
-        }
-        if let Some(rest) = location.strip_prefix("//") {
-            return Url::parse(&format!("http://{rest}"));
-        }
-        let path = self.target.split('?').next().unwrap_or("/");
-        let target = if location.starts_with('/') {
-            location.to_string()
-        } else if location.is_empty() || location.starts_with('#') {
-            // The same page.
-            self.target.clone()
-        } else if location.starts_with('?') {
-            // The same path with another query.
-            format!("{path}{location}")
-        } else {
-            // Relative to the directory of the current path.
-            let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-            format!("{dir}{location}")
-        };
-        Url::parse(&format!("http://{}{}", self.host_header(), target))
     }
 }
 
@@ -159,6 +129,97 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
         .then(|| &text[prefix.len()..])
 }
 // ANCHOR_END: url
+
+// ANCHOR: resolve
+impl Url {
+    /// The URL that a `Location` header points to, from this one: RFC 3986
+    /// §5.2.2, "transform references", for a base that is always an
+    /// `http://` URL with a path.
+    pub fn join(&self, reference: &str) -> Result<Url, HttpError> {
+        // The fragment never goes to a server (§5.2.2 would keep it).
+        let reference = reference.split('#').next().unwrap_or_default();
+        // "http://other/x": a URL of its own; `parse` removes its dot segments.
+        if has_scheme(reference) {
+            return Url::parse(reference);
+        }
+        // "//other/x": another host, with our scheme.
+        if let Some(rest) = reference.strip_prefix("//") {
+            return Url::parse(&format!("http://{rest}"));
+        }
+        let (base_path, base_query) = split_query(&self.target);
+        let (path, query) = split_query(reference);
+        let target = if path.is_empty() {
+            // "" or "?q": the same path, with the reference's query if it
+            // has one, else the base's.
+            let query = if query.is_empty() { base_query } else { query };
+            format!("{base_path}{query}")
+        } else if path.starts_with('/') {
+            // "/x/../y": from the root.
+            format!("{}{query}", remove_dot_segments(path))
+        } else {
+            // "../y", "./y", "y": from the base path's directory.
+            format!("{}{query}", remove_dot_segments(&merge(base_path, path)))
+        };
+        Url::parse(&format!("http://{}{}", self.host_header(), target))
+    }
+}
+
+/// RFC 3986 §5.2.3: a relative path goes after the last `/` of the base
+/// path, in place of its last segment (`/a/b` and `c` give `/a/c`).
+fn merge(base_path: &str, path: &str) -> String {
+    let dir = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
+    format!("{dir}{path}")
+}
+
+/// RFC 3986 §5.2.4: removes the `.` and `..` segments of a path, as a
+/// browser does: `/a/b/../c/./d` is `/a/c/d`. A `..` at the root stays at
+/// the root, so `/../../x` is `/x`.
+pub fn remove_dot_segments(path: &str) -> String {
+    let mut input = path;
+    // The segments kept, each with the "/" in front of it.
+    let mut output: Vec<&str> = Vec::new();
+    while !input.is_empty() {
+        if let Some(rest) = input.strip_prefix("../").or(input.strip_prefix("./")) {
+            // A: a leading "../" or "./" (only in a relative path) goes.
+            input = rest;
+        } else if input.starts_with("/./") || input == "/." {
+            // B: "/./" is "/".
+            input = if input == "/." { "/" } else { &input[2..] };
+        } else if input.starts_with("/../") || input == "/.." {
+            // C: "/../" is "/", and the segment before it goes too.
+            input = if input == "/.." { "/" } else { &input[3..] };
+            output.pop();
+        } else if input == "." || input == ".." {
+            // D: a path that is only dots.
+            input = "";
+        } else {
+            // E: the first segment, with its "/" if any, moves to the output.
+            let skip = usize::from(input.starts_with('/'));
+            let end = input[skip..].find('/').map_or(input.len(), |i| i + skip);
+            output.push(&input[..end]);
+            input = &input[end..];
+        }
+    }
+    output.concat()
+}
+
+/// Splits `/path?query` into `/path` and `?query` (empty when absent).
+fn split_query(target: &str) -> (&str, &str) {
+    target.split_at(target.find('?').unwrap_or(target.len()))
+}
+
+/// Whether a reference starts with a scheme (RFC 3986 §3.1): a letter,
+/// then letters, digits, `+`, `-` or `.`, then a colon.
+fn has_scheme(reference: &str) -> bool {
+    let Some((scheme, _)) = reference.split_once(':') else {
+        return false;
+    };
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+// ANCHOR_END: resolve
 
 /// The status line and headers of a response.
 #[derive(Debug, Clone, PartialEq, Eq)]

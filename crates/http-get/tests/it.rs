@@ -54,6 +54,15 @@ fn read_request(stream: &TcpStream) -> String {
     }
 }
 
+/// The request line of each request that `serve` received.
+fn request_lines(server: JoinHandle<Vec<String>>) -> Vec<String> {
+    let requests = server.join().expect("server");
+    requests
+        .iter()
+        .map(|r| r.lines().next().unwrap_or("").to_string())
+        .collect()
+}
+
 fn get(args: &[&str]) -> Finished {
     run(EXE, args, b"")
 }
@@ -166,19 +175,98 @@ fn redirects_are_shown_or_followed() {
     let done = get(&["-L", &format!("http://{addr}/a")]);
     done.expect_code(0);
     assert_eq!(done.stdout, "arrived");
-    let requests = server.join().expect("server");
-    let lines: Vec<_> = requests
-        .iter()
-        .map(|r| r.lines().next().unwrap_or(""))
-        .collect();
     assert_eq!(
-        lines,
+        request_lines(server),
         [
             "GET /a HTTP/1.1",
             "GET /dir/b HTTP/1.1",
             "GET /dir/c?x=1 HTTP/1.1"
         ]
     );
+}
+
+#[test]
+fn relative_redirects_are_resolved_as_rfc_3986_says() {
+    let hop = |to: &str| {
+        format!("HTTP/1.1 301 Moved\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+            .into_bytes()
+    };
+    // Five redirects (the most -L follows), each a kind of reference.
+    let (addr, server) = serve(vec![
+        hop("../final"),
+        hop("./x/../z"),
+        hop("../../../../y"),
+        hop("?q"),
+        hop("#f"),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\narrived".to_vec(),
+    ]);
+    let done = get(&["-L", &format!("http://{addr}/r/a/b")]);
+    done.expect_code(0);
+    assert_eq!(done.stdout, "arrived");
+    assert_eq!(
+        request_lines(server),
+        [
+            "GET /r/a/b HTTP/1.1",
+            "GET /r/final HTTP/1.1",
+            "GET /r/z HTTP/1.1",
+            "GET /y HTTP/1.1",
+            "GET /y?q HTTP/1.1",
+            "GET /y?q HTTP/1.1",
+        ]
+    );
+}
+
+#[test]
+fn the_examples_of_rfc_3986_section_5_4() {
+    // §5.4.1 and §5.4.2, from the base "http://a/b/c/d;p?q", less the
+    // references with another scheme and with fragments (a fragment never
+    // goes to a server).
+    let base = Url::parse("http://a/b/c/d;p?q").expect("base");
+    for (reference, target) in [
+        ("g", "/b/c/g"),
+        ("./g", "/b/c/g"),
+        ("g/", "/b/c/g/"),
+        ("/g", "/g"),
+        ("?y", "/b/c/d;p?y"),
+        ("g?y", "/b/c/g?y"),
+        ("#s", "/b/c/d;p?q"),
+        (";x", "/b/c/;x"),
+        ("g;x?y#s", "/b/c/g;x?y"),
+        ("", "/b/c/d;p?q"),
+        (".", "/b/c/"),
+        ("./", "/b/c/"),
+        ("..", "/b/"),
+        ("../", "/b/"),
+        ("../g", "/b/g"),
+        ("../..", "/"),
+        ("../../", "/"),
+        ("../../g", "/g"),
+        ("../../../g", "/g"),
+        ("../../../../g", "/g"),
+        ("/./g", "/g"),
+        ("/../g", "/g"),
+        ("g.", "/b/c/g."),
+        (".g", "/b/c/.g"),
+        ("g..", "/b/c/g.."),
+        ("..g", "/b/c/..g"),
+        ("./../g", "/b/g"),
+        ("./g/.", "/b/c/g/"),
+        ("g/./h", "/b/c/g/h"),
+        ("g/../h", "/b/c/h"),
+        ("g;x=1/./y", "/b/c/g;x=1/y"),
+        ("g;x=1/../y", "/b/c/y"),
+        ("g?y/./x", "/b/c/g?y/./x"),
+        ("g?y/../x", "/b/c/g?y/../x"),
+    ] {
+        assert_eq!(
+            base.join(reference).map(|u| u.target).ok().as_deref(),
+            Some(target),
+            "{reference:?}"
+        );
+    }
+    let url = base.join("//g/x/../y").expect("network-path reference");
+    assert_eq!((url.host.as_str(), url.target.as_str()), ("g", "/y"));
+    assert!(base.join("g:h").is_err(), "another scheme");
 }
 
 #[test]
@@ -339,7 +427,7 @@ fn urls_and_host_headers() {
     );
     let base = Url::parse("http://h/x/y?old").expect("base");
     for (location, target) in [
-        ("../z", "/x/../z"),
+        ("../z", "/z"),
         ("?q", "/x/y?q"),
         ("#f", "/x/y?old"),
         ("/login?next=http://x/", "/login?next=http://x/"),
