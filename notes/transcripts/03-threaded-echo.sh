@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lesson 03: a crowd of five connections (v5-echo-client --connections 5)
 # against the one-at-a-time v2-echo-server, then against the threaded
-# v5-echo-server; then the client's maximum, 1000 connections, against v5.
+# v5-echo-server; then the client's maximum, 1000 connections, against v5;
+# then a crowd larger than the client may open files for (ulimit -n).
 #
 # A crowd's threads race, so some of what it prints changes from run to run;
 # the script makes it stable, and the notes say so:
@@ -103,3 +104,12 @@ normalize <"$work/v5.out" | by_kind | renumber
 "$BIN/v5-echo-client" "$ADDR" --connections 1000 --hold 1 >"$work/thousand.out" 2>&1
 section 03-thousand
 tail -n 1 "$work/thousand.out" | ms
+
+# A crowd of 100 in a shell that lets the client open only 64 files. How
+# many fail depends on what else the process has open: the count shows as K.
+(
+    ulimit -n 64
+    "$BIN/v5-echo-client" "$ADDR" --connections 100 --hold 2
+) >"$work/ulimit.out" 2>&1 || true
+section 03-ulimit
+tail -n 2 "$work/ulimit.out" | sed -E 's/^(v5-echo-client: error: )[0-9]+ of/\1K of/' | normalize

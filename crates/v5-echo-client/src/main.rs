@@ -37,8 +37,13 @@ const PATIENCE: Duration = Duration::from_secs(2);
 /// the point, few enough to stay polite to the machine.
 const MAX_CONNECTIONS: usize = 1000;
 
-/// How long `--connections` waits for a connection to be set up.
+/// How long `--connections` waits for a connection to be set up, and for
+/// an answer beyond the other connections' holds (see `crowd`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// EMFILE, "Too many open files": the process has used up its file
+/// descriptors (one per socket). The number is 24 on Linux, macOS and BSD.
+const EMFILE: i32 = 24;
 
 const HELP: &str = "\
 v5-echo-client: talk to an echo server, or open many connections at once (lesson 03)
@@ -60,6 +65,11 @@ Options:
       --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
   -h, --help            print this help
 
+With --connections N, each connection waits for its answer up to 10 s plus
+one hold for each of the N connections (13 s with -c 3 and the default hold):
+a one-at-a-time server answers the last one only after all the others' holds.
+Each connection is a file descriptor: N must fit under `ulimit -n`.
+
 Example:
   v5-echo-client --connections 5     # against v5-echo-server: all at once
   v5-echo-client --connections 5     # against v2-echo-server: one per second
@@ -78,7 +88,29 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    course::main(run)
+    let mut out_of_descriptors = false;
+    let code = course::main(|| {
+        let result = run();
+        out_of_descriptors = result.as_ref().is_err_and(is_out_of_descriptors);
+        result
+    });
+    // After the error line, the hint course::main has none for.
+    if out_of_descriptors {
+        eprintln!(
+            "v5-echo-client: hint: every connection needs a file descriptor and \
+             this process may open only `ulimit -n` of them: ask for fewer \
+             connections, or raise the limit in this shell (ulimit -n 4096)"
+        );
+    }
+    code
+}
+
+/// Whether some connection failed because the process ran out of file
+/// descriptors.
+fn is_out_of_descriptors(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|io_err| io_err.raw_os_error() == Some(EMFILE))
 }
 
 fn run() -> anyhow::Result<()> {
@@ -198,13 +230,15 @@ fn crowd(
         .with_context(|| format!("cannot resolve {addr}"))?
         .next()
         .with_context(|| format!("{addr} has no address"))?;
-    eprintln!(
-        "opening {count} connections to {target}, each held {}s after its answer",
-        hold.as_secs_f64()
-    );
     // A one-at-a-time server makes the last connection wait for all the
     // others' holds: give it that long, and some more.
-    let patience = hold * u32::try_from(count)? + Duration::from_secs(10);
+    let patience = hold * u32::try_from(count)? + CONNECT_TIMEOUT;
+    eprintln!(
+        "opening {count} connections to {target}, each held {}s after its answer \
+         (each waits up to {}s for it)",
+        hold.as_secs_f64(),
+        patience.as_secs_f64()
+    );
     let start = Instant::now();
 
     let visitors = (1..=count)
@@ -265,12 +299,19 @@ fn visit(
     let mut reply = Vec::new();
     let mut buf = [0; 512];
     while !reply.contains(&b'\n') && reply.len() < 4096 {
-        let n = stream
-            .read(&mut buf)
-            .with_context(|| format!("no answer from {target}"))?;
-        match n {
-            0 => bail!("the server closed the connection before it answered"),
-            n => reply.extend_from_slice(&buf[..n]),
+        match stream.read(&mut buf) {
+            // 0 bytes: the server closed the connection.
+            Ok(0) => bail!("the server closed the connection before it answered"),
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            // The read timeout passed: say how long we waited, in seconds.
+            Err(err) if is_timeout(&err) => bail!(
+                "no answer from {target} within {} s",
+                patience.as_secs_f64()
+            ),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                return Err(err).with_context(|| format!("cannot read from {target}"))
+            }
         }
     }
     let after = start.elapsed();
@@ -295,6 +336,7 @@ fn parse_args() -> Result<Options, UsageError> {
     let mut addr = None;
     let mut connections = None;
     let mut hold = Duration::from_secs(1);
+    let mut hold_given = false;
     let mut charset = Charset::UTF8;
     while let Some(arg) = args.next()? {
         match arg {
@@ -319,6 +361,7 @@ fn parse_args() -> Result<Options, UsageError> {
                              expected 0 to 3600 seconds"
                         ))
                     })?;
+                hold_given = true;
             }
             Arg::Long("encoding") => {
                 let name: String = args.value("--encoding")?;
@@ -329,6 +372,15 @@ fn parse_args() -> Result<Options, UsageError> {
             }
             other => return Err(other.unexpected().into()),
         }
+    }
+    // Typed lines keep the connection open as long as you type: a hold
+    // means something only for the crowd.
+    if hold_given && connections.is_none() {
+        return Err(UsageError(
+            "--hold works only with --connections N (without it, the connection \
+             stays open until your input ends)"
+                .into(),
+        ));
     }
     Ok(Options {
         addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),

@@ -79,6 +79,8 @@ fn help_bad_arguments_and_failures() {
     testkit::assert_bad_args(EXE, &["127.0.0.1"], "127.0.0.1");
     testkit::assert_bad_args(EXE, &["--encoding", "latin1"], "latin1");
     testkit::assert_bad_args(EXE, &["-c", "2", "--encoding", "utf-16"], "utf-16");
+    // A hold belongs to the crowd: alone, it is refused, not ignored.
+    testkit::assert_bad_args(EXE, &["--hold", "2"], "--hold");
     testkit::assert_refused(EXE, &[]);
     testkit::assert_refused(EXE, &["--connections", "2"]);
     testkit::assert_unresolvable(EXE, &[]);
@@ -135,5 +137,61 @@ fn connections_in_gbk_read_the_replies_as_gbk() {
         if !done.stdout.contains(&reply) {
             done.fail(&format!("no {reply:?}"));
         }
+    }
+}
+
+#[test]
+fn a_server_that_never_answers_is_reported_in_seconds() {
+    // The system completes the connection in the listener's backlog; nobody
+    // ever reads or answers it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("addr").to_string();
+    let done = run(EXE, &[&addr, "-c", "1", "--hold", "0"], b"");
+    // With one connection and no hold, the patience is 10 s, as --help says.
+    testkit::assert_fails(&done, &format!("no answer from {addr} within 10 s"), None);
+    if !done.stderr.contains("each waits up to 10s") {
+        done.fail("the first line does not say how long each connection waits");
+    }
+    if done.stderr.contains("os error") {
+        done.fail("the timeout is reported as an OS error");
+    }
+    let help = run(EXE, &["--help"], b"");
+    if !help.stdout.contains("up to 10 s plus") {
+        help.fail("--help does not document the wait");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn too_few_file_descriptors_get_a_hint_naming_ulimit() {
+    let server = Server::start(&beside(EXE, "v5-echo-server"));
+    // The client alone runs under a limit of 64 open files, so 100
+    // connections held open cannot all get a socket. The server keeps its
+    // own limit and answers the ones that do.
+    let done = run(
+        "sh",
+        &[
+            "-c",
+            "ulimit -n 64 && exec \"$0\" \"$@\"",
+            EXE,
+            &server.addr_arg(),
+            "-c",
+            "100",
+            "--hold",
+            "3",
+        ],
+        b"",
+    );
+    testkit::assert_fails(&done, "Too many open files", Some("ulimit -n"));
+    let lines: Vec<_> = done.stderr.lines().collect();
+    // The hint comes right after the error it explains.
+    let error = lines.iter().position(|l| l.contains("error:"));
+    let hint = lines.iter().position(|l| l.contains("hint:"));
+    if error.map(|at| at + 1) != hint {
+        done.fail("the hint does not follow the error line");
+    }
+    // Some connections did get through and were answered.
+    if !done.stdout.contains("answered after") {
+        done.fail("no connection was answered");
     }
 }
