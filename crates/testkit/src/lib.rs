@@ -213,6 +213,11 @@ impl Process {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The program's process id, to read what /proc says about it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Fails the test, showing the command and everything it printed.
     pub fn fail(&self, what: &str) -> ! {
         let state = self.output.lock();
