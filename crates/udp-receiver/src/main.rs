@@ -104,10 +104,11 @@ fn run() -> anyhow::Result<()> {
         // Control characters are escaped: a datagram cannot clear the screen.
         say!("[{from}]: {}", course::printable(&text));
         if size > n {
+            let lost = size - n;
+            let what = if lost == 1 { "byte is" } else { "bytes are" };
             say!(
                 "  (cut: the datagram had {size} bytes, the buffer holds {n}; \
-                 the other {} bytes are lost)",
-                size - n
+                 the other {lost} {what} lost)"
             );
         }
     }

@@ -48,6 +48,17 @@ fn a_datagram_bigger_than_the_buffer_is_cut_and_says_so() {
 }
 
 #[test]
+fn one_lost_byte_is_one_byte() {
+    let receiver = Server::start_with(EXE, &["127.0.0.1:0", "--buffer", "8"]);
+    sender().send_to(b"012345678", receiver.addr).expect("send");
+    receiver.process.wait_for_stdout("lost)\n");
+    let out = receiver.process.stdout();
+    let cut =
+        "(cut: the datagram had 9 bytes, the buffer holds 8; the other 1 byte is lost)";
+    assert!(out.contains(cut), "{out}");
+}
+
+#[test]
 fn gbk_bytes_read_as_the_seeds_text() {
     let receiver = Server::start_with(EXE, &["127.0.0.1:0", "--encoding", "gbk"]);
     sender().send_to(SEED_GBK, receiver.addr).expect("send");
