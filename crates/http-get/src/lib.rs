@@ -221,24 +221,49 @@ fn has_scheme(reference: &str) -> bool {
 }
 // ANCHOR_END: resolve
 
-/// The status line and headers of a response.
+/// The status line and header fields of a response: its head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     /// `HTTP/1.1` or `HTTP/1.0`.
     pub version: String,
     pub status: u16,
-    pub reason: String,
-    /// In the order received, names as sent.
-    pub headers: Vec<(String, String)>,
+    /// The reason phrase, as sent. Like a field value, it may hold bytes
+    /// that are not UTF-8 (RFC 9112 §4: obs-text).
+    pub reason: Vec<u8>,
+    /// In the order received: each name as sent (a token, so ASCII) and
+    /// its value as bytes, without the spaces around it.
+    pub headers: Vec<(String, Vec<u8>)>,
 }
 
 impl Head {
-    /// The value of the first header called `name`, compared without case.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    /// The value of the first header field called `name`, compared
+    /// without case.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The values of every header field called `name`, in order.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The status line and the header lines, to show to a person: bytes
+    /// that are not UTF-8 become U+FFFD, control characters are escaped.
+    pub fn lines(&self) -> Vec<String> {
+        let shown = |bytes: &[u8]| course::printable(&String::from_utf8_lossy(bytes));
+        let status_line =
+            format!("{} {} {}", self.version, self.status, shown(&self.reason));
+        let fields = self
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", shown(value)));
+        std::iter::once(status_line).chain(fields).collect()
     }
 }
 
@@ -503,48 +528,49 @@ impl ResponseReader {
 // ANCHOR: head
 /// Parses a status line and header lines (without the empty line).
 fn parse_head(block: &[u8], limits: Limits) -> Result<Head, HttpError> {
-    let text = std::str::from_utf8(block)
-        .map_err(|_| HttpError("the response head is not valid text".into()))?;
-    let mut lines = text.strip_suffix('\n').unwrap_or(text).split('\n');
+    let block = block.strip_suffix(b"\n").unwrap_or(block);
+    let mut lines = block.split(|&b| b == b'\n');
     let status_line = lines.next().unwrap_or_default();
     // HTTP/1.1 200 OK
-    let mut parts = status_line.splitn(3, ' ');
+    let mut parts = status_line.splitn(3, |&b| b == b' ');
     let (version, code, reason) = (parts.next(), parts.next(), parts.next());
-    let valid_version = version.is_some_and(|v| v == "HTTP/1.1" || v == "HTTP/1.0");
+    let version = version.filter(|v| *v == b"HTTP/1.1" || *v == b"HTTP/1.0");
     let status = code
-        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|c| c.len() == 3)
+        .and_then(|c| number(c, 10))
+        .and_then(|s| u16::try_from(s).ok())
         .filter(|s| (100..600).contains(s));
-    let (Some(version), true, Some(status)) = (version, valid_version, status) else {
-        let shown: String = status_line.chars().take(60).collect();
+    let (Some(version), Some(status)) = (version, status) else {
         return error(format!(
-            "malformed response: expected a status line like \"HTTP/1.1 200 OK\", got {shown:?}"
+            "malformed status line {}: expected one like \"HTTP/1.1 200 OK\"",
+            shown(status_line)
         ));
     };
     let mut headers = Vec::new();
     for line in lines {
         if headers.len() == limits.max_headers {
             return error(format!(
-                "the response has more than {} headers",
+                "the response has more than {} header fields",
                 limits.max_headers
             ));
         }
-        let Some((name, value)) = line.split_once(':') else {
-            return error(format!(
-                "malformed header line {:?}",
-                line.chars().take(60).collect::<String>()
-            ));
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return error(format!("malformed header line {}", shown(line)));
         };
-        // No spaces in a name, and no folded (indented) continuation lines.
-        if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
-            return error(format!("malformed header name {name:?}"));
+        // A name is a token: no spaces, so no folded (indented) lines.
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
+            return error(format!("malformed header name {}", shown(name)));
         }
-        headers.push((name.to_string(), value.trim().to_string()));
+        // The value is bytes: RFC 9110 §5.5 allows any byte from 0x80 up,
+        // and old servers send GBK or Latin-1 file names.
+        let value = value.trim_ascii_start().trim_ascii_end();
+        headers.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()));
     }
     Ok(Head {
-        version: version.to_string(),
+        version: String::from_utf8_lossy(version).into_owned(),
         status,
-        reason: reason.unwrap_or_default().to_string(),
+        reason: reason.unwrap_or_default().to_vec(),
         headers,
     })
 }
@@ -556,6 +582,7 @@ fn body_framing(head: &Head) -> Result<Option<Body>, HttpError> {
     }
     // Transfer-Encoding wins over Content-Length.
     if let Some(codings) = head.header("transfer-encoding") {
+        let codings = String::from_utf8_lossy(codings);
         let last = codings.rsplit(',').next().unwrap_or_default().trim();
         return Ok(Some(if last.eq_ignore_ascii_case("chunked") {
             Body::Chunked
@@ -564,13 +591,13 @@ fn body_framing(head: &Head) -> Result<Option<Body>, HttpError> {
         }));
     }
     let mut length = None;
-    for (name, value) in &head.headers {
-        if !name.eq_ignore_ascii_case("content-length") {
-            continue;
-        }
-        let n: u64 = value
-            .parse()
-            .map_err(|_| HttpError(format!("malformed Content-Length {value:?}")))?;
+    for value in head.values("content-length") {
+        let n: u64 = std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
+                HttpError(format!("malformed Content-Length {}", shown(value)))
+            })?;
         if length.is_some_and(|l| l != n) {
             return error("the response has two different Content-Length headers");
         }
@@ -579,6 +606,30 @@ fn body_framing(head: &Head) -> Result<Option<Body>, HttpError> {
     Ok(Some(length.map_or(Body::UntilClose, Body::Length)))
 }
 // ANCHOR_END: head
+
+/// One rule for every number in a response: digits only (RFC 9110 and
+/// 9112 allow no sign and no spaces), and no more than a `u64` holds.
+fn number(digits: &[u8], radix: u32) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let digit = char::from(b).to_digit(radix)?;
+        n.checked_mul(u64::from(radix))?
+            .checked_add(u64::from(digit))
+    })
+}
+
+/// Bytes from the server in an error message: quoted, cut short, control
+/// characters escaped.
+fn shown(bytes: &[u8]) -> String {
+    course::preview(&String::from_utf8_lossy(bytes))
+}
+
+/// Whether a byte may be in a token, such as a field name (RFC 9110 §5.6.2).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
 
 /// Parses a chunk-size line: hex digits, then optional `;extensions`.
 fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {

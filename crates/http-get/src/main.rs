@@ -148,7 +148,8 @@ fn get(url: &Url, options: &Options, out: &mut impl Write) -> anyhow::Result<Out
                     }
                     // --fail: an error status ends the program, no body shown.
                     if options.fail && head.status >= 400 {
-                        bail!("the server answered {} {}", head.status, head.reason);
+                        let reason = String::from_utf8_lossy(&head.reason);
+                        bail!("the server answered {} {reason}", head.status);
                     }
                 }
                 Event::Body(bytes) => out.write_all(bytes)?,
@@ -172,14 +173,13 @@ fn on_head(
     options: &Options,
     out: &mut impl Write,
 ) -> anyhow::Result<Option<Outcome>> {
-    let status_line = format!("{} {} {}", head.version, head.status, head.reason);
+    let lines = head.lines();
     if options.verbose {
-        eprintln!("< {status_line}");
-        for (name, value) in &head.headers {
-            eprintln!("< {name}: {value}");
+        for line in &lines {
+            eprintln!("< {line}");
         }
     }
-    let location = head.header("location");
+    let location = head.header("location").map(percent_encode_non_ascii);
     let redirect = matches!(head.status, 301 | 302 | 303 | 307 | 308);
     if let (true, Some(location)) = (redirect, location) {
         if options.follow {
@@ -195,13 +195,24 @@ fn on_head(
         return Ok(None);
     }
     if options.include {
-        write!(out, "{status_line}\r\n")?;
-        for (name, value) in &head.headers {
-            write!(out, "{name}: {value}\r\n")?;
+        for line in &lines {
+            write!(out, "{line}\r\n")?;
         }
         write!(out, "\r\n")?;
     }
     Ok(None)
+}
+
+/// A `Location` value as URL text: a byte that is not ASCII (a UTF-8 or GBK
+/// file name, say) is percent-encoded, as browsers do.
+fn percent_encode_non_ascii(value: &[u8]) -> String {
+    value
+        .iter()
+        .map(|&b| match b {
+            0x80.. => format!("%{b:02X}"),
+            _ => char::from(b).to_string(),
+        })
+        .collect()
 }
 
 // ANCHOR: connect
