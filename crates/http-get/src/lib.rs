@@ -270,7 +270,10 @@ impl Head {
 /// What the reader found in the bytes fed to it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event<'a> {
-    /// The head of the final response (1xx responses are skipped).
+    /// The head of an interim response (`100 Continue`, `103 Early Hints`):
+    /// it has no body, and another head follows.
+    Interim(Head),
+    /// The head of the final response.
     Head(Head),
     /// Body bytes, in order, straight from the input.
     Body(&'a [u8]),
@@ -377,6 +380,7 @@ impl ResponseReader {
                         if head.status == 101 {
                             return error("the server switched protocols (101), which http-get cannot follow");
                         }
+                        events.push(Event::Interim(head));
                         continue;
                     }
                     let body = body_framing(&head)?;

@@ -152,6 +152,10 @@ fn get(url: &Url, options: &Options, out: &mut impl Write) -> anyhow::Result<Out
                         bail!("the server answered {} {reason}", head.status);
                     }
                 }
+                // 100 Continue, 103 Early Hints: the final head follows.
+                Event::Interim(head) => {
+                    show_head(&head, options.verbose, options.include, out)?;
+                }
                 Event::Body(bytes) => out.write_all(bytes)?,
                 Event::End => {
                     out.flush()?;
@@ -173,34 +177,46 @@ fn on_head(
     options: &Options,
     out: &mut impl Write,
 ) -> anyhow::Result<Option<Outcome>> {
-    let lines = head.lines();
-    if options.verbose {
-        for line in &lines {
-            eprintln!("< {line}");
-        }
-    }
+    // --fail shows nothing of an error response on stdout: the caller ends
+    // the program.
+    let hidden = options.fail && head.status >= 400;
+    show_head(head, options.verbose, options.include && !hidden, out)?;
     let location = head.header("location").map(percent_encode_non_ascii);
     let redirect = matches!(head.status, 301 | 302 | 303 | 307 | 308);
     if let (true, Some(location)) = (redirect, location) {
         if options.follow {
-            return Ok(Some(Outcome::Redirect(location.to_string())));
+            return Ok(Some(Outcome::Redirect(location)));
         }
         eprintln!(
             "http-get: {} redirects to {location} (use -L to follow it)",
             head.status
         );
     }
-    // --fail shows nothing of an error response: the caller ends the program.
-    if options.fail && head.status >= 400 {
-        return Ok(None);
+    Ok(None)
+}
+
+/// Shows a head as it came: on stderr with `-v`, on stdout with `-i`. Every
+/// head received is shown, in order, as curl does: interim ones (100
+/// Continue, 103 Early Hints) and, with `-L`, each redirect's.
+fn show_head(
+    head: &Head,
+    verbose: bool,
+    include: bool,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let lines = head.lines();
+    if verbose {
+        for line in &lines {
+            eprintln!("< {line}");
+        }
     }
-    if options.include {
+    if include {
         for line in &lines {
             write!(out, "{line}\r\n")?;
         }
         write!(out, "\r\n")?;
     }
-    Ok(None)
+    Ok(())
 }
 
 /// A `Location` value as URL text: a byte that is not ASCII (a UTF-8 or GBK

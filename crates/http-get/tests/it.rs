@@ -54,6 +54,23 @@ fn read_request(stream: &TcpStream) -> String {
     }
 }
 
+/// Runs `http-get -i` and then `http-get -v` against a server that sends
+/// `response` to each; both must exit 0.
+fn include_and_verbose(response: Vec<u8>) -> (Finished, Finished) {
+    let (addr, _server) = serve(vec![response.clone(), response]);
+    let url = format!("http://{addr}/");
+    let runs = (get(&["-i", &url]), get(&["-v", &url]));
+    runs.0.expect_code(0);
+    runs.1.expect_code(0);
+    runs
+}
+
+/// A redirect to `to`, with a body of its own.
+fn hop(to: &str) -> Vec<u8> {
+    format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 5\r\n\r\nmoved")
+        .into_bytes()
+}
+
 /// The request line of each request that `serve` received.
 fn request_lines(server: JoinHandle<Vec<String>>) -> Vec<String> {
     let requests = server.join().expect("server");
@@ -111,16 +128,54 @@ fn a_body_without_length_ends_with_the_connection() {
 }
 
 #[test]
-fn interim_responses_are_skipped_and_include_shows_the_head() {
-    let (addr, _server) = serve(vec![b"HTTP/1.1 100 Continue\r\n\r\n\
+fn include_and_verbose_show_the_interim_heads_in_order() {
+    let response = b"HTTP/1.1 100 Continue\r\n\r\n\
         HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n\
         HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Test: yes\r\n\r\nok"
-        .to_vec()]);
-    let done = get(&["-i", &format!("http://{addr}/")]);
+        .to_vec();
+    let (done, verbose) = include_and_verbose(response);
+    assert_eq!(
+        done.stdout,
+        "HTTP/1.1 100 Continue\r\n\r\n\
+         HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n\
+         HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Test: yes\r\n\r\nok"
+    );
+    let done = verbose;
+    assert_eq!(done.stdout, "ok");
+    let received: Vec<_> = done
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("< "))
+        .collect();
+    assert_eq!(
+        received,
+        [
+            "< HTTP/1.1 100 Continue",
+            "< HTTP/1.1 103 Early Hints",
+            "< Link: </x>",
+            "< HTTP/1.1 200 OK",
+            "< Content-Length: 2",
+            "< X-Test: yes",
+        ],
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn include_with_location_shows_every_redirect_head_but_not_its_body() {
+    let (addr, _server) = serve(vec![
+        hop("/b"),
+        hop("/c"),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\narrived".to_vec(),
+    ]);
+    let done = get(&["-i", "-L", &format!("http://{addr}/a")]);
     done.expect_code(0);
     assert_eq!(
         done.stdout,
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Test: yes\r\n\r\nok"
+        "HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 5\r\n\r\n\
+         HTTP/1.1 302 Found\r\nLocation: /c\r\nContent-Length: 5\r\n\r\n\
+         HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\narrived"
     );
 }
 
@@ -132,10 +187,7 @@ fn header_values_that_are_not_utf8_are_kept_and_shown_lossily() {
         X-Name: \xd6\xd0\xce\xc4\r\n\
         Content-Length: 2\r\n\r\nok"
         .to_vec();
-    let (addr, _server) = serve(vec![response.clone(), response]);
-    let url = format!("http://{addr}/");
-    let done = get(&["-i", &url]);
-    done.expect_code(0);
+    let (done, verbose) = include_and_verbose(response);
     assert_eq!(
         done.stdout,
         "HTTP/1.1 200 Ok\u{FFFD}\r\n\
@@ -143,8 +195,7 @@ fn header_values_that_are_not_utf8_are_kept_and_shown_lossily() {
          X-Name: \u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\r\n\
          Content-Length: 2\r\n\r\nok"
     );
-    let done = get(&["-v", &url]);
-    done.expect_code(0);
+    let done = verbose;
     assert_eq!(done.stdout, "ok");
     assert!(
         done.stderr
@@ -214,10 +265,6 @@ fn not_found_with_and_without_fail() {
 
 #[test]
 fn redirects_are_shown_or_followed() {
-    let hop = |to: &str| {
-        format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 5\r\n\r\nmoved")
-            .into_bytes()
-    };
     // Without -L: the redirect's own body, and a note on stderr.
     let (addr, _server) = serve(vec![hop("/b")]);
     let done = get(&[&format!("http://{addr}/a")]);
@@ -250,10 +297,6 @@ fn redirects_are_shown_or_followed() {
 
 #[test]
 fn relative_redirects_are_resolved_as_rfc_3986_says() {
-    let hop = |to: &str| {
-        format!("HTTP/1.1 301 Moved\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
-            .into_bytes()
-    };
     // Five redirects (the most -L follows), each a kind of reference.
     let (addr, server) = serve(vec![
         hop("../final"),
@@ -517,6 +560,7 @@ fn read_all(bytes: &[u8], cuts: &[usize]) -> Result<(u16, Vec<u8>), String> {
         for event in events {
             match event {
                 Event::Head(head) => status = head.status,
+                Event::Interim(_) => {}
                 Event::Body(b) => body.extend_from_slice(b),
                 Event::End => {}
             }
