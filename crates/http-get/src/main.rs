@@ -16,7 +16,7 @@
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use course::cli::{Arg, Args};
@@ -43,8 +43,13 @@ Options:
   -v, --verbose              print the request sent and the response head on stderr
   -f, --fail                 exit 1 on a status of 400 or more, printing no body
   -L, --location             follow redirects (at most 5)
-      --connect-timeout SECS the longest to wait for a connection [default: 10]
-      --timeout SECS         the longest to wait for any read [default: 30]
+  -m, --max-time SECS        the longest the whole transfer may take, from the first
+                             connection to the last byte, redirects included
+                             [default: no limit]
+      --connect-timeout SECS the longest to wait for each connection [default: 10]
+      --timeout SECS         the longest any one read may wait for a byte [default: 30];
+                             a server that sends a byte now and then is never caught
+                             by it: use --max-time for that
   -h, --help                 print this help
 
 Example:
@@ -61,7 +66,38 @@ struct Options {
     follow: bool,
     connect_timeout: Duration,
     timeout: Duration,
+    max_time: Option<Duration>,
 }
+
+// ANCHOR: deadline
+/// `--max-time` as a moment: when the whole transfer must be over.
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    max_time: Duration,
+}
+
+/// How long one wait may last: `wait`, or less if `--max-time` comes first.
+/// An error once the deadline has passed.
+fn within(deadline: Option<Deadline>, wait: Duration) -> anyhow::Result<Duration> {
+    let Some(deadline) = deadline else {
+        return Ok(wait);
+    };
+    let left = deadline.at.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        bail!(
+            "the transfer did not finish within --max-time {:?}",
+            deadline.max_time
+        );
+    }
+    Ok(wait.min(left))
+}
+
+/// An error once `--max-time` has passed.
+fn check(deadline: Option<Deadline>) -> anyhow::Result<()> {
+    within(deadline, Duration::MAX).map(drop)
+}
+// ANCHOR_END: deadline
 
 fn main() -> ExitCode {
     course::main(run)
@@ -71,8 +107,13 @@ fn run() -> anyhow::Result<()> {
     let options = parse_args()?;
     let mut url = options.url.clone();
     let mut out = io::stdout().lock();
+    // One deadline for every request, as curl's --max-time.
+    let deadline = options.max_time.map(|max_time| Deadline {
+        at: Instant::now() + max_time,
+        max_time,
+    });
     for _ in 0..=MAX_REDIRECTS {
-        match get(&url, &options, &mut out)? {
+        match get(&url, &options, deadline, &mut out)? {
             Outcome::Done => return Ok(()),
             Outcome::Redirect(location) => {
                 url = url.join(&location)?;
@@ -97,9 +138,13 @@ enum Outcome {
 
 // ANCHOR: get
 /// Sends one GET request for `url` and streams the response.
-fn get(url: &Url, options: &Options, out: &mut impl Write) -> anyhow::Result<Outcome> {
-    let mut stream = connect(url, options.connect_timeout)?;
-    stream.set_read_timeout(Some(options.timeout))?;
+fn get(
+    url: &Url,
+    options: &Options,
+    deadline: Option<Deadline>,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
+    let mut stream = connect(url, options.connect_timeout, deadline)?;
 
     // The whole request is text, each line ended by CRLF, then an empty line.
     // Connection: close asks the server to close after this one response.
@@ -125,9 +170,17 @@ fn get(url: &Url, options: &Options, out: &mut impl Write) -> anyhow::Result<Out
     let mut reader = ResponseReader::new(Limits::default());
     let mut buf = vec![0; BUF_SIZE];
     loop {
+        // Each read waits at most --timeout, and never past --max-time.
+        let wait = within(deadline, options.timeout)?;
+        stream.set_read_timeout(Some(wait))?;
         let n = match stream.read(&mut buf) {
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            // A wait cut short by --max-time: `within` says so.
+            Err(err) if is_timeout(&err) && wait < options.timeout => {
+                check(deadline)?;
+                continue;
+            }
             Err(err) if is_timeout(&err) => {
                 bail!("the server sent nothing for {:?}", options.timeout)
             }
@@ -233,19 +286,26 @@ fn percent_encode_non_ascii(value: &[u8]) -> String {
 
 // ANCHOR: connect
 /// Connects to the URL's host, trying each of its addresses in turn (a name
-/// can have several, IPv6 and IPv4).
-fn connect(url: &Url, timeout: Duration) -> anyhow::Result<TcpStream> {
+/// can have several, IPv6 and IPv4), each for at most `timeout`.
+fn connect(
+    url: &Url,
+    timeout: Duration,
+    deadline: Option<Deadline>,
+) -> anyhow::Result<TcpStream> {
     let addrs: Vec<_> = (url.host.as_str(), url.port)
         .to_socket_addrs()
         .with_context(|| format!("cannot resolve {}", url.host))?
         .collect();
     let mut last_error = None;
     for addr in &addrs {
-        match TcpStream::connect_timeout(addr, timeout) {
+        match TcpStream::connect_timeout(addr, within(deadline, timeout)?) {
             Ok(stream) => return Ok(stream),
             Err(err) => last_error = Some((addr, err)),
         }
     }
+    // The last address may have run out of time: say so, rather than
+    // "timed out" on its own.
+    check(deadline)?;
     match last_error {
         Some((addr, err)) => Err(err).context(format!("cannot connect to {addr}")),
         None => bail!("{} has no address", url.host),
@@ -277,6 +337,7 @@ fn parse_args() -> Result<Options, UsageError> {
         follow: false,
         connect_timeout: Duration::from_secs(10),
         timeout: Duration::from_secs(30),
+        max_time: None,
     };
     while let Some(arg) = args.next()? {
         match arg {
@@ -287,6 +348,10 @@ fn parse_args() -> Result<Options, UsageError> {
             Arg::Long("connect-timeout") => {
                 options.connect_timeout =
                     seconds(args.value("--connect-timeout")?, "--connect-timeout")?;
+            }
+            Arg::Short('m') | Arg::Long("max-time") => {
+                options.max_time =
+                    Some(seconds(args.value("--max-time")?, "--max-time")?);
             }
             Arg::Long("timeout") => {
                 options.timeout = seconds(args.value("--timeout")?, "--timeout")?;

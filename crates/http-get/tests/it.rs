@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use http_get::{Event, Limits, ResponseReader, Url};
 use proptest::prelude::*;
@@ -437,6 +438,67 @@ fn a_server_that_never_answers_times_out() {
 }
 
 #[test]
+fn max_time_bounds_a_server_that_trickles() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // A byte every 100 ms: no read ever waits long enough for --timeout.
+    let trickle = thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(testkit::TIMEOUT));
+        read_request(&stream);
+        let mut stream = stream;
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+        for _ in 0..100 {
+            if stream.write_all(b"x").is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let started = Instant::now();
+    let done = get(&[
+        "--timeout",
+        "5",
+        "--max-time",
+        "1",
+        &format!("http://{addr}/"),
+    ]);
+    let took = started.elapsed();
+    testkit::assert_fails(&done, "did not finish within --max-time 1s", None);
+    assert!(!done.stdout.is_empty(), "the bytes that came are on stdout");
+    assert!(took < Duration::from_secs(4), "--max-time 1 took {took:?}");
+    trickle.join().expect("trickling server");
+}
+
+#[test]
+fn max_time_counts_every_redirect() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Each answer comes 300 ms after its request: five hops are too many
+    // for --max-time 1.
+    let slow_hops = thread::spawn(move || {
+        for i in 0..6 {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let _ = stream.set_read_timeout(Some(testkit::TIMEOUT));
+            read_request(&stream);
+            thread::sleep(Duration::from_millis(300));
+            let _ = stream.write_all(&hop(&format!("/{i}")));
+        }
+    });
+    let done = get(&["-L", "--max-time", "1", &format!("http://{addr}/")]);
+    testkit::assert_fails(&done, "did not finish within --max-time 1s", None);
+    // The server waits for six clients: let the rest come and go at once.
+    for _ in 0..6 {
+        let _ = TcpStream::connect(addr);
+    }
+    slow_hops.join().expect("slow server");
+}
+
+#[test]
 fn downloads_from_python_http_server_byte_for_byte() {
     let dir = std::env::temp_dir().join(format!("http-get-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -507,6 +569,7 @@ fn help_bad_arguments_and_failures() {
     testkit::assert_bad_args(EXE, &["http://::1/"], "http://::1/");
     testkit::assert_bad_args(EXE, &["http://h:99999/"], "http://h:99999/");
     testkit::assert_bad_args(EXE, &["--timeout", "0", "http://h/"], "0");
+    testkit::assert_bad_args(EXE, &["--max-time", "-1", "http://h/"], "-1");
     let none = run(EXE, &[], b"");
     none.expect_code(2);
     let refused = format!("http://{}/", testkit::unused_addr());
