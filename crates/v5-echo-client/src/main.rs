@@ -310,7 +310,7 @@ fn visit(
             ),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => {
-                return Err(err).with_context(|| format!("cannot read from {target}"))
+                return Err(err).with_context(|| format!("no answer from {target}"))
             }
         }
     }
