@@ -1,5 +1,6 @@
 //! Lesson 12's first step: what a nonblocking socket does when there is
-//! nothing to read, and how readiness (mio's Poll) says when to try again.
+//! nothing to read, how readiness (mio's Poll) says when to try again, and
+//! why an edge-triggered poller wants every read taken to WouldBlock.
 //!
 //! It plays both sides on 127.0.0.1 in one program, so there is nothing to
 //! start first:
@@ -38,9 +39,14 @@ fn main() -> io::Result<()> {
     server_side.set_nonblocking(true)?;
     let started = Instant::now();
     let result = (&server_side).read(&mut buf);
+    let waited = started.elapsed();
     println!(
-        "nonblocking read: returned after {} ms: {}",
-        started.elapsed().as_millis(),
+        "nonblocking read: returned {}: {}",
+        if waited < Duration::from_millis(100) {
+            "at once"
+        } else {
+            "late"
+        },
         show(&result)
     );
     // ANCHOR_END: nonblocking
@@ -65,6 +71,21 @@ fn main() -> io::Result<()> {
     println!("read: {}", show(&socket.read(&mut buf)));
     // Everything that came has been read: the next read would block again.
     println!("read again: {}", show(&socket.read(&mut buf)));
+    // ANCHOR_END: readiness
+
+    // ANCHOR: edge
+    // mio's readiness is edge-triggered: poll reports a socket when data
+    // arrives, not while data sits unread. Read only part of it, and the
+    // next poll says nothing, however long it waits.
+    client.write_all(b"0123456789")?;
+    poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    let mut small = [0; 4];
+    println!("10 bytes sent, read 4: {}", show(&socket.read(&mut small)));
+    poll.poll(&mut events, Some(Duration::from_millis(500)))?;
+    println!("poll again for 0.5 s: {} events", events.iter().count());
+    println!("yet they are there: {}", show(&socket.read(&mut buf)));
+    // ANCHOR_END: edge
+
     drop(client);
     poll.poll(&mut events, Some(Duration::from_secs(5)))?;
     println!("after the client closed: {}", show(&socket.read(&mut buf)));

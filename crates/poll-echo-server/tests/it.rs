@@ -364,3 +364,26 @@ fn help_and_bad_arguments() {
 fn a_port_in_use_is_one_clear_line() {
     testkit::assert_port_in_use(EXE);
 }
+
+#[test]
+fn the_would_block_example_shows_what_the_notes_say() {
+    // `cargo test` builds the package's examples beside its programs.
+    let example = std::path::Path::new(EXE)
+        .with_file_name("examples")
+        .join(format!("would-block{}", std::env::consts::EXE_SUFFIX));
+    let done = run(&example.to_string_lossy(), &[], b"");
+    done.expect_code(0);
+    for line in [
+        "nonblocking read: returned at once: Err(WouldBlock)",
+        "poll: token 1 is readable: true",
+        "read: Ok(6) bytes",
+        "read again: Err(WouldBlock)",
+        "poll again for 0.5 s: 0 events",
+        "yet they are there: Ok(6) bytes",
+        "after the client closed: Ok(0)",
+    ] {
+        if !done.stdout.contains(line) {
+            done.fail(&format!("does not print {line:?}"));
+        }
+    }
+}
