@@ -322,8 +322,8 @@ enum State {
     ChunkSize,
     /// Inside a chunk: this many bytes to go.
     ChunkData(u64),
-    /// After a chunk's data: its CRLF.
-    ChunkEnd,
+    /// After a chunk's data: its CRLF (true once the CR has come).
+    ChunkEnd(bool),
     /// After the last chunk: trailer lines until an empty one.
     Trailers,
     Done,
@@ -338,6 +338,8 @@ pub struct ResponseReader {
     line_buf: Vec<u8>,
     /// Body bytes passed on so far, for a precise error at a premature end.
     body_seen: u64,
+    /// The size of the last chunk, for a precise error when it is wrong.
+    chunk_size: u64,
     limits: Limits,
 }
 
@@ -348,6 +350,7 @@ impl ResponseReader {
             pending: Vec::new(),
             line_buf: Vec::new(),
             body_seen: 0,
+            chunk_size: 0,
             limits,
         }
     }
@@ -407,7 +410,7 @@ impl ResponseReader {
                     input = &input[take..];
                     let left = left - take as u64;
                     self.state = match (self.state, left) {
-                        (State::ChunkData(_), 0) => State::ChunkEnd,
+                        (State::ChunkData(_), 0) => State::ChunkEnd(false),
                         (State::ChunkData(_), left) => State::ChunkData(left),
                         (_, 0) => {
                             events.push(Event::End);
@@ -418,27 +421,38 @@ impl ResponseReader {
                 }
                 State::Body(Body::Chunked) => self.state = State::ChunkSize,
                 State::ChunkSize => {
-                    let Some(line) = self.take_line(&mut input, 4096)? else {
+                    let Some(line) =
+                        self.take_line(&mut input, 4096, "a chunk-size line")?
+                    else {
                         break;
                     };
                     let size = parse_chunk_size(&line)?;
+                    self.chunk_size = size;
                     self.state = if size == 0 {
                         State::Trailers
                     } else {
                         State::ChunkData(size)
                     };
                 }
-                State::ChunkEnd => {
-                    let Some(line) = self.take_line(&mut input, 2)? else {
-                        break;
-                    };
-                    if !line.is_empty() {
-                        return error("malformed chunked body: no CRLF after a chunk");
+                // The CRLF after a chunk's data, a byte at a time: anything
+                // else means the size line did not tell the truth.
+                State::ChunkEnd(cr) => {
+                    match (cr, input[0]) {
+                        (false, b'\r') => self.state = State::ChunkEnd(true),
+                        (_, b'\n') => self.state = State::ChunkSize,
+                        _ => {
+                            return error(format!(
+                            "malformed chunked body: a chunk of {0} bytes (size {0:x} \
+                                 in hex) is not followed by CRLF; its size is wrong",
+                            self.chunk_size
+                        ))
+                        }
                     }
-                    self.state = State::ChunkSize;
+                    input = &input[1..];
                 }
                 State::Trailers => {
-                    let Some(line) = self.take_line(&mut input, self.limits.max_head)?
+                    let max = self.limits.max_head;
+                    let Some(line) = self.take_line(&mut input, max, "a trailer line")?
                     else {
                         break;
                     };
@@ -482,7 +496,12 @@ impl ResponseReader {
     /// complete, or `None` if more bytes are needed.
     fn take_block(&mut self, input: &mut &[u8]) -> Result<Option<Vec<u8>>, HttpError> {
         loop {
-            let Some(line) = self.take_line(input, self.limits.max_head)? else {
+            if self.pending.is_empty() {
+                check_status_line_start(&self.line_buf, input)?;
+            }
+            let max = self.limits.max_head;
+            let Some(line) = self.take_line(input, max, "a line of the response head")?
+            else {
                 return Ok(None);
             };
             // Empty lines before the status line are allowed (RFC 9112 §2.2).
@@ -509,11 +528,12 @@ impl ResponseReader {
         &mut self,
         input: &mut &[u8],
         max: usize,
+        what: &str,
     ) -> Result<Option<Vec<u8>>, HttpError> {
         let newline = input.iter().position(|&b| b == b'\n');
         let end = newline.unwrap_or(input.len());
         if self.line_buf.len() + end > max {
-            return error(format!("a line of the response is longer than {max} bytes"));
+            return error(format!("{what} is longer than {max} bytes"));
         }
         self.line_buf.extend_from_slice(&input[..end]);
         let Some(at) = newline else {
@@ -585,29 +605,55 @@ fn body_framing(head: &Head) -> Result<Option<Body>, HttpError> {
         return Ok(None);
     }
     // Transfer-Encoding wins over Content-Length.
-    if let Some(codings) = head.header("transfer-encoding") {
-        let codings = String::from_utf8_lossy(codings);
-        let last = codings.rsplit(',').next().unwrap_or_default().trim();
-        return Ok(Some(if last.eq_ignore_ascii_case("chunked") {
-            Body::Chunked
-        } else {
-            Body::UntilClose
-        }));
+    let codings = list(head, "transfer-encoding");
+    if !codings.is_empty() {
+        // http-get decodes chunked and nothing else; it must come last, once.
+        if let Some(other) = codings.iter().find(|c| !c.eq_ignore_ascii_case("chunked")) {
+            return error(format!(
+                "the response uses the transfer coding {other:?}, which http-get does not \
+                 decode (it decodes chunked only)"
+            ));
+        }
+        if codings.len() > 1 {
+            return error(
+                "malformed Transfer-Encoding: chunked is applied more than once",
+            );
+        }
+        return Ok(Some(Body::Chunked));
+    }
+    // Content-Length: digits only. The same value repeated (2, 2) is one
+    // length (RFC 9110 §8.6); two different ones have no right answer.
+    let lengths = list(head, "content-length");
+    if lengths.is_empty() && head.header("content-length").is_some() {
+        return error("malformed Content-Length \"\": expected digits only");
     }
     let mut length = None;
-    for value in head.values("content-length") {
-        let n: u64 = std::str::from_utf8(value)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| {
-                HttpError(format!("malformed Content-Length {}", shown(value)))
-            })?;
-        if length.is_some_and(|l| l != n) {
-            return error("the response has two different Content-Length headers");
+    for value in lengths {
+        let Some(n) = number(value.as_bytes(), 10) else {
+            return error(format!(
+                "malformed Content-Length {value:?}: expected digits only"
+            ));
+        };
+        if let Some(first) = length.filter(|&l| l != n) {
+            return error(format!(
+                "the response gives two different lengths, Content-Length {first} and {n}"
+            ));
         }
         length = Some(n);
     }
     Ok(Some(length.map_or(Body::UntilClose, Body::Length)))
+}
+
+/// The elements of every field called `name`, a comma-separated list
+/// (RFC 9110 §5.6.1), trimmed, empty ones left out.
+fn list(head: &Head, name: &str) -> Vec<String> {
+    let mut elements = Vec::new();
+    for value in head.values(name) {
+        let value = String::from_utf8_lossy(value);
+        let parts = value.split(',').map(str::trim).filter(|e| !e.is_empty());
+        elements.extend(parts.map(String::from));
+    }
+    elements
 }
 // ANCHOR_END: head
 
@@ -635,14 +681,38 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Parses a chunk-size line: hex digits, then optional `;extensions`.
-fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
-    let text = std::str::from_utf8(line).unwrap_or_default();
-    let size = text.split(';').next().unwrap_or_default().trim();
-    if size.is_empty() || size.len() > 15 || !size.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        let shown: String = String::from_utf8_lossy(line).chars().take(40).collect();
-        return error(format!("malformed chunk size {shown:?}"));
+/// Fails as soon as the first bytes of a response show that it has no
+/// status line: an HTTP/0.9 server sends the body alone, and a server of
+/// another protocol (SSH, SMTP) greets in its own way. `line` is the part of
+/// the line read so far, `input` what follows.
+fn check_status_line_start(line: &[u8], input: &[u8]) -> Result<(), HttpError> {
+    // The first `n` bytes of the line.
+    let first = |n: usize| -> Vec<u8> {
+        let line = line.iter().chain(input).take_while(|&&b| b != b'\n');
+        line.take(n).copied().collect()
+    };
+    // An empty line, or the start of "HTTP/", so far.
+    let start = first(5);
+    if start == b"\r" || b"HTTP/".starts_with(&start) {
+        return Ok(());
     }
-    u64::from_str_radix(size, 16).map_err(|_| HttpError("malformed chunk size".into()))
+    error(format!(
+        "the server did not answer with a status line such as \"HTTP/1.1 200 OK\": it \
+         sent {} (an HTTP/0.9 server, or not an HTTP server at all)",
+        shown(first(80).trim_ascii_end())
+    ))
+}
+
+/// Parses a chunk-size line: hex digits, by the same rule as a
+/// Content-Length, then optional `;extensions`.
+fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
+    let size = line.split(|&b| b == b';').next().unwrap_or_default();
+    // Spaces may come before the ';' (RFC 9112 §7.1.1: BWS), not before the size.
+    let size = size.trim_ascii_end();
+    number(size, 16).ok_or_else(|| {
+        HttpError(format!(
+            "malformed chunk size {}: expected hex digits only",
+            shown(line)
+        ))
+    })
 }
