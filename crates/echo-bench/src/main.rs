@@ -4,8 +4,9 @@
 //! round-trip time, the errors, and, given the server's process id, the CPU
 //! time the server spent per round trip and its memory.
 //!
-//! Not a lesson of its own, but worth reading after lesson 03: many
-//! connections driven by one thread (mio, the event loop under tokio),
+//! Not a lesson of its own, but worth reading after lesson 03, or beside
+//! lesson 12, whose server has the same shape: many connections driven by
+//! one thread (mio, the event loop under tokio),
 //! lockstep round trips, and percentiles kept in a histogram of fixed size.
 //! `scripts/bench-echo` runs it against every echo server and the Python and
 //! tokio anchors. By hand:
@@ -36,7 +37,7 @@ use course::cli::{Arg, Args};
 use course::UsageError;
 use mio::{Events, Interest, Poll, Registry, Token};
 
-/// Where the echo servers of lessons 02 and 03 listen by default.
+/// Where the echo servers of lessons 02, 03 and 12 listen by default.
 const DEFAULT_ADDR: &str = "127.0.0.1:19534";
 
 /// The line each connection sends once before the clock starts. Its reply
@@ -49,7 +50,7 @@ const WARM_UP: &[u8] = b"echo-bench warm-up\n";
 const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 const HELP: &str = "\
-echo-bench: measure an echo server with many connections (lessons 02 and 03)
+echo-bench: measure an echo server with many connections (lessons 02, 03, 12)
 
 Usage: echo-bench [ADDR] [OPTIONS]
 
