@@ -194,7 +194,7 @@ struct Server {
 
 /// What one connection must remember while the thread serves the others.
 /// With a thread per client this lived on the thread's stack; here it is
-/// all there is: no stack, no buffer of its own, a few dozen bytes.
+/// all there is: no stack, no buffer of its own, a hundred bytes or so.
 struct Conn {
     stream: TcpStream,
     peer: SocketAddr,
