@@ -143,6 +143,13 @@ fn assert_one(problems: &[Problem], path: &str, needle: &str) {
     );
 }
 
+/// Splits the problems into Rust blocks typed by hand and the others.
+fn split_typed_by_hand(problems: Vec<Problem>) -> (Vec<Problem>, Vec<Problem>) {
+    problems
+        .into_iter()
+        .partition(|p| p.message.contains("typed by hand"))
+}
+
 #[test]
 fn correct_workspace_passes() {
     let fake = Fake::good();
@@ -223,9 +230,11 @@ fn marker_problems_are_reported() {
                 .replace("demo/src/main.rs#greet -->\n", "demo/src/gone.rs -->\n\n"),
         );
     }
-    let problems = fake.problems();
+    // The block the marker no longer reaches is Rust typed by hand, too.
+    let (typed, problems) = split_typed_by_hand(fake.problems());
     assert_eq!(problems.len(), 2, "{problems:#?}");
     assert!(problems[0].message.contains("not followed by a code fence"));
+    assert_eq!(typed.len(), 2, "{typed:#?}");
 
     let fake = Fake::good();
     for lang in ["zh", "en"] {
@@ -389,11 +398,13 @@ fn lesson_without_include_is_reported() {
     let strip = |t: &str| t.replace("<!-- code: crates/demo/src/main.rs#greet -->\n", "");
     fake.write("notes/zh/01-x.md", &strip(ZH));
     fake.write("notes/en/01-x.md", &strip(EN));
-    let problems = fake.problems();
+    // The block left without its marker is Rust typed by hand, too.
+    let (typed, problems) = split_typed_by_hand(fake.problems());
     assert_eq!(problems.len(), 2, "{problems:#?}");
     assert!(problems
         .iter()
         .all(|p| p.message.contains("includes no code")));
+    assert_eq!(typed.len(), 2, "{typed:#?}");
 }
 
 #[test]
@@ -441,4 +452,64 @@ fn output_block_must_be_a_transcript_or_marked_by_hand() {
         .contains("```text\nlistening on"));
     checks::sync(fake.root(), &[]);
     assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
+}
+
+#[test]
+fn rust_block_typed_by_hand_is_reported_in_any_note() {
+    let fake = Fake::good();
+    let typed = "\n1. An answer:\n\n   ```rust\n   fn answer() {}\n   ```\n";
+    fake.write("notes/zh/guide.md", &format!("# 教师手册\n{typed}"));
+    fake.write("notes/en/guide.md", &format!("# Teacher's guide\n{typed}"));
+    let problems = fake.problems();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!(problems[0].path, "notes/en/guide.md");
+    assert_eq!(problems[0].line, 5);
+    assert_eq!(problems[1].path, "notes/zh/guide.md");
+    assert!(
+        problems[0].message.contains("```rust block typed by hand")
+            && problems[0]
+                .message
+                .contains("<!-- code: crates/NAME/examples/"),
+        "{problems:#?}"
+    );
+
+    // In a lesson page too, whatever the info string says.
+    let fake = Fake::good();
+    let page = "notes/en/01-x.md";
+    fake.write(page, &format!("{EN}\n```rust,ignore\nlet x = 1;\n```\n"));
+    let (problems, _) = split_typed_by_hand(fake.problems());
+    assert_one(&problems, page, "```rust block typed by hand");
+    assert_eq!(problems[0].line, 19);
+}
+
+#[test]
+fn included_rust_block_in_the_guide_passes_and_an_allowed_sketch_must_exist() {
+    let fake = Fake::good();
+    fake.write(
+        "crates/demo/examples/answer-01-1.rs",
+        "fn main() {\n    // ANCHOR: change\n    println!(\"bye\");\n    // ANCHOR_END: change\n}\n",
+    );
+    let included = "\n<!-- code: crates/demo/examples/answer-01-1.rs#change -->\n```rust\nprintln!(\"bye\");\n```\n";
+    fake.write("notes/zh/guide.md", &format!("# 教师手册\n{included}"));
+    fake.write("notes/en/guide.md", &format!("# Guide\n{included}"));
+    assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
+
+    // A sketch on the allow-list passes; once gone, its entry is reported.
+    fake.write(
+        "notes/en/guide.md",
+        &format!("# Guide\n{included}\n```rust\n// Sketch: later.\n```\n"),
+    );
+    let ws = checks::Workspace::load(fake.root());
+    let allowed = [("notes/en/guide.md", "// Sketch: later.")];
+    assert!(checks::check_rust_blocks(&ws, &allowed).is_empty());
+    let other = [("notes/en/guide.md", "// Sketch: sooner.")];
+    let problems = checks::check_rust_blocks(&ws, &other);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].message.contains("typed by hand"));
+    assert!(problems[1]
+        .message
+        .contains("`// Sketch: sooner.` is gone; remove it from SKETCHES"));
+    // An entry for a page that does not exist here is not reported.
+    let elsewhere = [("notes/en/missing.md", "// x")];
+    assert_eq!(checks::check_rust_blocks(&ws, &elsewhere).len(), 1);
 }
