@@ -2,8 +2,9 @@
 # Lesson 09: http-get against python3's http.server serving a small folder
 # (file.txt and docs/index.html, as on the page): the body, -i, -v, a 404
 # without and with --fail, an https URL, a port where nobody listens, the
-# server's log; a redirect without and with -L; then nc playing a server that
-# sends a chunked response, and the request it received.
+# server's log; a redirect without and with -L, and with -i -L; then nc
+# playing a server that sends a chunked response, and the request it
+# received.
 #
 # Defined here, as lib.sh has no helper for them: `serve` (python's server,
 # which prints "Serving HTTP on ... port PORT" where our servers print
@@ -15,13 +16,13 @@ source "$(dirname "$0")/lib.sh"
 
 need python3 python3
 
-# The site of the page's terminal 1. The file's time is fixed, so that its
-# Last-Modified header is the same on every run.
+# The site of the page's terminal 1. The files' times are fixed, so that
+# their Last-Modified headers are the same on every run.
 site=$work/site
 mkdir -p "$site/docs"
 printf 'hello from a file\nsecond line\n' >"$site/file.txt"
 printf 'the docs\n' >"$site/docs/index.html"
-touch -d '2026-11-22 02:30:21 UTC' "$site/file.txt"
+touch -d '2026-11-22 02:30:21 UTC' "$site/file.txt" "$site/docs/index.html"
 
 # serve: starts `python3 -m http.server` on 127.0.0.1, port 0, serving
 # $site; its output (unbuffered: its first line is on stdout, its log on
@@ -121,6 +122,10 @@ web <"$work/stderr"
 
 fetch 0 -L "$url/docs"
 section 09-redirect-followed
+web <"$work/stdout"
+
+fetch 0 -i -L "$url/docs"
+section 09-redirect-include
 web <"$work/stdout"
 
 # nc plays the server: the chunked response to the first client, then it
