@@ -39,8 +39,9 @@ Usage: http-get [OPTIONS] URL
 Prints the body to stdout, as curl does.
 
 Options:
-  -i, --include              also print the status line and headers
-  -v, --verbose              print the request sent and the response head on stderr
+  -i, --include              also print every head received (status line and
+                             headers), interim ones and redirects' too
+  -v, --verbose              print each request sent and each head received on stderr
   -f, --fail                 exit 1 on a status of 400 or more, printing no body
   -L, --location             follow redirects (at most 5)
   -m, --max-time SECS        the longest the whole transfer may take, from the first
