@@ -910,18 +910,10 @@ pub fn check_script(
 /// they are examples in crates/chat-server and crates/http-get. An entry
 /// that matches no block is itself reported, so it cannot outlive its sketch.
 const SKETCHES: &[(&str, &str)] = &[
-    // Lessons 05 and 07: being converted now.
-    (
-        "notes/en/teacher.md",
-        "// Sketch: v2-echo-server's serve, one answer per line.",
-    ),
+    // Lesson 07: being converted now.
     (
         "notes/en/teacher.md",
         "// Sketch, in udp-receiver's loop: \"N text\" datagrams, counted per sender.",
-    ),
-    (
-        "notes/zh/teacher.md",
-        "// 示意代码：v2-echo-server 的 serve，每行回答一次。",
     ),
     (
         "notes/zh/teacher.md",

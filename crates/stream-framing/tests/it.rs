@@ -197,3 +197,76 @@ proptest! {
         prop_assert!(lines.buffered() <= max);
     }
 }
+
+/// Reads everything until the server closes the connection.
+fn read_to_close(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut got = Vec::new();
+    stream
+        .read_to_end(&mut got)
+        .unwrap_or_else(|err| panic!("reading failed ({err}); got {got:?}"));
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn answer_05_1_two_lines_in_one_write_get_two_answers() {
+    use std::io::Write;
+    let server = testkit::Server::start(&testkit::example("answer-05-1"));
+    let mut client = server.connect();
+    // What `printf 'a\nb\n' | nc -N` sends: one write, then the end.
+    // v2-echo-server answers a read, here `收到你的消息a\nb\n`.
+    client.write_all(b"a\nb\n").expect("send");
+    client
+        .shutdown(std::net::Shutdown::Write)
+        .expect("shutdown");
+    assert_eq!(read_to_close(&mut client), "收到你的消息a\n收到你的消息b\n");
+
+    // A line sent in pieces, a character cut between them, is one answer.
+    let mut client = server.connect();
+    let line = "你好 world\n".as_bytes();
+    for piece in [&line[..1], &line[1..4], &line[4..]] {
+        client.write_all(piece).expect("send");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        testkit::exchange(&mut client, "second\n"),
+        "收到你的消息你好 world\n"
+    );
+    assert_eq!(
+        String::from_utf8(testkit::read_until(&mut client, b"\n", 1024)).expect("utf-8"),
+        "收到你的消息second\n"
+    );
+
+    // One client at a time, as in lesson 02: this one leaves first.
+    drop(client);
+
+    // A last line without its newline is not answered, and the log says so.
+    let mut client = server.connect();
+    client.write_all(b"no end").expect("send");
+    client
+        .shutdown(std::net::Shutdown::Write)
+        .expect("shutdown");
+    assert_eq!(read_to_close(&mut client), "");
+    server
+        .process
+        .wait_for_stdout("the stream ended inside a message: 6 bytes without an end");
+}
+
+#[test]
+fn answer_05_1_a_line_too_long_is_refused_and_the_server_goes_on() {
+    use std::io::Write;
+    let server = testkit::Server::start(&testkit::example("answer-05-1"));
+    let mut client = server.connect();
+    // 64 KiB without a newline is the most a line may hold; one more byte
+    // fails the decoder, and the server says why and closes.
+    client.write_all(&vec![b'x'; 64 * 1024 + 1]).expect("send");
+    assert_eq!(
+        read_to_close(&mut client),
+        "a line is longer than 65536 bytes\n"
+    );
+    server
+        .process
+        .wait_for_stdout("dropped: a line is longer than 65536 bytes");
+    let mut next = server.connect();
+    assert_eq!(testkit::exchange(&mut next, "ok\n"), "收到你的消息ok\n");
+}

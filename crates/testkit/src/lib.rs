@@ -662,3 +662,29 @@ fn accept_before(
         }
     }
 }
+
+/// The path of the example program `name` of the package under test (an
+/// exercise's answer, `examples/NAME.rs`), for [`Process::spawn`] and
+/// [`Server::start`]. Cargo gives tests no `CARGO_BIN_EXE_` for examples,
+/// but `cargo test` builds a package's examples before it runs its tests,
+/// into the `examples` folder next to the tests' own `deps` folder.
+pub fn example(name: &str) -> String {
+    let test =
+        std::env::current_exe().unwrap_or_else(|err| panic!("no test path: {err}"));
+    let path = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| {
+            profile
+                .join("examples")
+                .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+        })
+        .unwrap_or_else(|| panic!("cannot place the examples folder from {test:?}"));
+    assert!(
+        path.is_file(),
+        "the example {name} is not built at {}: run the tests with `cargo test -p PACKAGE` \
+         (which builds the examples), or build it with `cargo build -p PACKAGE --example {name}`",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
