@@ -3,9 +3,12 @@
 //! - `cargo xtask sync` copies the code blocks of the notes from the crates.
 //! - `cargo xtask check` verifies the notes, the programs and the scripts and
 //!   prints every problem as `path:line: message`.
+//! - `cargo xtask book-src OUT` and `cargo xtask book-map BOOK` are the two
+//!   steps of `scripts/book` around `mdbook build` (see book.rs).
 //!
 //! No dependencies, so it builds in about a second.
 
+mod book;
 mod checks;
 mod includes;
 mod markdown;
@@ -27,6 +30,10 @@ commands:
                   the pages named, like notes/en/02-looping-echo.md) from the
                   source files
   check           verify notes, programs and scripts; print problems as `path:line: message`
+  book-src OUT    lay out an mdBook source per language in OUT/zh and OUT/en
+                  (used by scripts/book)
+  book-map BOOK   write BOOK/zh/lang-map.js and BOOK/en/lang-map.js, the
+                  heading ids of the built pages (used by scripts/book)
 
 A note includes code with a marker on the line right before a code fence:
   <!-- code: crates/NAME/src/main.rs#anchor -->   (omit #anchor for the whole file)
@@ -111,6 +118,28 @@ fn run_sync(root: &Path, only: &[String]) -> ExitCode {
     }
 }
 
+/// `cargo xtask book-src OUT` or `cargo xtask book-map BOOK`: exit 1 on
+/// failure, with the reason on stderr.
+fn run_book(root: &Path, command: &str, dir: &Path) -> ExitCode {
+    let result = if command == "book-src" {
+        book::write_sources(root, dir)
+    } else {
+        book::write_heading_map(dir)
+    };
+    match result {
+        Ok(lines) => {
+            for line in lines {
+                say(&line);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            warn(&format!("xtask {command}: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let command = match args.as_slice() {
@@ -120,6 +149,7 @@ fn main() -> ExitCode {
         }
         [one] => one.as_str(),
         [sync, _, ..] if sync == "sync" => "sync",
+        [book, _] if book == "book-src" || book == "book-map" => book.as_str(),
         [first, rest @ ..] => {
             warn(&format!(
                 "xtask: `{first}` takes no arguments (got `{}`); see `cargo xtask --help`",
@@ -132,9 +162,15 @@ fn main() -> ExitCode {
         say(USAGE);
         return ExitCode::SUCCESS;
     }
-    if !matches!(command, "sync" | "check") {
+    if matches!(command, "book-src" | "book-map") && args.len() != 2 {
         warn(&format!(
-            "xtask: unknown command `{command}`; expected `sync` or `check` \
+            "xtask: `{command}` takes one folder; see `cargo xtask --help`"
+        ));
+        return ExitCode::from(2);
+    }
+    if !matches!(command, "sync" | "check" | "book-src" | "book-map") {
+        warn(&format!(
+            "xtask: unknown command `{command}`; expected `sync`, `check`, `book-src` or `book-map` \
              (see `cargo xtask --help`)"
         ));
         return ExitCode::from(2);
@@ -145,6 +181,8 @@ fn main() -> ExitCode {
     };
     if command == "sync" {
         run_sync(&root, &args[1..])
+    } else if command == "book-src" || command == "book-map" {
+        run_book(&root, command, Path::new(&args[1]))
     } else {
         run_check(&root)
     }
