@@ -250,10 +250,16 @@ pub fn escape_html(text: &str) -> String {
 
 // ANCHOR: listing
 /// A small HTML page that lists the folder `dir`, which the browser shows
-/// at `url_path` (decoded, ending in `/`). Names are sorted, folders end
-/// with `/`, every name is escaped in the text and percent-encoded in its
-/// link. Names that are not UTF-8 are left out: no link could reach them.
+/// at `url_path` (decoded, ending in `/`): its [`entries`] in name order.
 pub fn listing(dir: &Path, url_path: &str) -> io::Result<String> {
+    let mut entries = entries(dir)?;
+    entries.sort();
+    Ok(listing_page(&entries, url_path))
+}
+
+/// The names in `dir`, each with whether it is a folder. Names that are not
+/// UTF-8 are left out: no link could reach them.
+pub fn entries(dir: &Path) -> io::Result<Vec<(String, bool)>> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -264,7 +270,12 @@ pub fn listing(dir: &Path, url_path: &str) -> io::Result<String> {
         let is_dir = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
         entries.push((name, is_dir));
     }
-    entries.sort();
+    Ok(entries)
+}
+
+/// The listing page for `entries`, in their order: folders end with `/`,
+/// every name is escaped in the text and percent-encoded in its link.
+pub fn listing_page(entries: &[(String, bool)], url_path: &str) -> String {
     let title = escape_html(url_path);
     let mut page = format!(
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\">\
@@ -274,15 +285,15 @@ pub fn listing(dir: &Path, url_path: &str) -> io::Result<String> {
         page.push_str("<li><a href=\"../\">../</a></li>\n");
     }
     for (name, is_dir) in entries {
-        let slash = if is_dir { "/" } else { "" };
+        let slash = if *is_dir { "/" } else { "" };
         page.push_str(&format!(
             "<li><a href=\"{}{slash}\">{}{slash}</a></li>\n",
-            target::percent_encode(&name),
-            escape_html(&name)
+            target::percent_encode(name),
+            escape_html(name)
         ));
     }
     page.push_str("</ul>\n</body>\n</html>\n");
-    Ok(page)
+    page
 }
 // ANCHOR_END: listing
 

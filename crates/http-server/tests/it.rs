@@ -781,3 +781,28 @@ fn curl_downloads_resumes_and_reuses_the_connection() {
         .expect("curl ran before");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "301");
 }
+
+#[test]
+fn answer_10_1_lists_folders_first_then_names_without_case() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-server-answer-10-1");
+    let _ = fs::remove_dir_all(&dir);
+    for folder in ["zdir", "Cdir"] {
+        fs::create_dir_all(dir.join(folder)).expect("mkdir");
+    }
+    for file in ["B.txt", "a.txt", "c.txt"] {
+        fs::write(dir.join(file), "x").expect("write");
+    }
+    let done = run(
+        &testkit::example("answer-10-1"),
+        &[dir.to_str().expect("utf-8")],
+        b"",
+    );
+    done.expect_code(0);
+    let at = |name: &str| {
+        done.stdout
+            .find(&format!(">{name}<"))
+            .unwrap_or_else(|| done.fail(&format!("{name} is not listed")))
+    };
+    let order = ["Cdir/", "zdir/", "a.txt", "B.txt", "c.txt"].map(at);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", done.stdout);
+}
