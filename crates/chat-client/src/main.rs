@@ -12,13 +12,13 @@
 //! ```
 
 use std::io::{self, BufRead, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use course::{Charset, UsageError};
@@ -94,6 +94,23 @@ fn run() -> anyhow::Result<()> {
 
     // We said goodbye (or could not send any more); the receiver prints the
     // room's last words and ends when the server closes the connection.
+    // A server that never closes must not keep us: past GOODBYE_WAIT,
+    // shutting the socket down ends the receiver's read. (A read timeout set
+    // now would not reach a read that is already waiting.)
+    let deadline = Instant::now() + GOODBYE_WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match greeting.recv_timeout(left) {
+            // More bytes came: the receiver printed them.
+            Ok(()) => {}
+            // The receiver has ended: its channel closed with it.
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = stream.shutdown(Shutdown::Both);
+                break;
+            }
+        }
+    }
     match receiver.join() {
         Ok(result) => result,
         Err(_) => anyhow::bail!("the receiving thread panicked"),
@@ -187,8 +204,8 @@ fn send(
 
 // ANCHOR: receive
 /// Prints everything the server sends until it closes the connection,
-/// decoded from `charset` (the terminal gets UTF-8); tells `greeted` when
-/// the first bytes have come.
+/// decoded from `charset` (the terminal gets UTF-8) and with its control
+/// characters escaped; tells `greeted` when the first bytes have come.
 fn receive(
     mut stream: TcpStream,
     visit: &Visit,
@@ -200,10 +217,6 @@ fn receive(
     let mut decoder = charset.decoder();
     let mut out = io::stdout();
     loop {
-        if visit.said_goodbye.load(Ordering::SeqCst) {
-            // Don't wait forever for a server that never closes.
-            stream.set_read_timeout(Some(GOODBYE_WAIT))?;
-        }
         let n = match stream.read(&mut buf) {
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -212,19 +225,24 @@ fn receive(
             Err(err) => lost_server(&format!("the connection broke: {err}")),
         };
         if n == 0 {
-            out.write_all(decoder.finish().as_bytes())?;
+            out.write_all(course::printable_lines(&decoder.finish()).as_bytes())?;
             out.flush()?;
             if visit.over() {
                 return Ok(());
             }
             lost_server("the server closed the connection");
         }
-        out.write_all(decoder.decode(&buf[..n]).as_bytes())?;
+        // A server can send anything: control characters are shown as
+        // escapes (`\u{1b}`), so that it cannot clear our screen, move the
+        // cursor or retitle the window. Line ends and tabs stay.
+        let text = decoder.decode(&buf[..n]);
+        out.write_all(course::printable_lines(&text).as_bytes())?;
         out.flush()?;
         if visit.spoke.load(Ordering::SeqCst) {
             visit.answered.store(true, Ordering::SeqCst);
         }
-        // The sender may go on (only the first of these matters to it).
+        // The sender waits for the first of these before it sends; after
+        // QUIT, `run` waits for the channel to close with this thread.
         let _ = greeted.send(());
     }
 }

@@ -1,6 +1,8 @@
 //! chat-client as real processes against the real chat-server.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::thread;
 
 use testkit::{beside, run, Process, Server};
 
@@ -193,4 +195,77 @@ fn chinese_round_trips_through_a_gbk_room() {
     other.wait_for_stdout("* 小黑已经离开了 (小黑 left: QUIT)");
     other.close_stdin();
     other.wait().expect_code(0);
+}
+
+/// A chat server of the test's own, for one client: it greets, reads the
+/// nickname, sends `after_nick`, reads up to `QUIT`, and then either closes
+/// (as a chat server does) or, if `stays` is set, keeps the connection open
+/// until the client closes it. Returns its address and its thread.
+fn scripted_server(
+    after_nick: &'static [u8],
+    stays: bool,
+) -> (String, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream
+            .set_read_timeout(Some(testkit::TIMEOUT))
+            .expect("timeout");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut writer = stream;
+        writer.write_all(b"hello, nickname?\n").expect("greet");
+        let mut nick = String::new();
+        reader.read_line(&mut nick).expect("nickname");
+        writer.write_all(after_nick).expect("send");
+        for _ in 0..10 {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(n) if n > 0 && line.trim() != "QUIT" => {}
+                _ => break,
+            }
+        }
+        if stays {
+            // Until the client closes (or the read timeout).
+            let mut rest = String::new();
+            let _ = reader.read_to_string(&mut rest);
+        }
+    });
+    (addr, server)
+}
+
+#[test]
+fn a_hostile_servers_escape_sequences_are_shown_not_obeyed() {
+    // What would clear the screen, retitle the window, ring the bell and
+    // turn the text red (ESC and the one-character C1 CSI), and a lone \r
+    // that would overwrite the line.
+    let hostile = b"\x1b[2J\x1b]0;pwned\x07 \xc2\x9b31m red\rfake\tline\n";
+    let (addr, server) = scripted_server(hostile, false);
+    let done = run(EXE, &[&addr], b"me\n");
+    server.join().expect("the hostile server");
+    done.expect_code(0);
+    let shown = &done.stdout;
+    if shown.contains(['\u{1b}', '\u{7}', '\u{9b}', '\r']) {
+        done.fail("a control character reached the terminal");
+    }
+    if !shown.contains("\\u{1b}[2J\\u{1b}]0;pwned\\u{7} \\u{9b}31m red\\rfake\tline\n") {
+        done.fail("the hostile line is not shown escaped");
+    }
+}
+
+#[test]
+fn a_server_that_never_closes_after_quit_does_not_keep_the_client() {
+    let (addr, server) = scripted_server(b"welcome\n", true);
+    let mut client = Process::spawn(EXE, &[&addr]);
+    client.send_stdin(b"me\n");
+    // The receiving thread has printed this and is waiting for the next
+    // bytes when QUIT goes out: a read timeout set after QUIT can't reach
+    // that read.
+    client.wait_for_stdout("welcome\n");
+    let start = std::time::Instant::now();
+    client.send_stdin(b"QUIT\n");
+    client.wait().expect_code(0);
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    server.join().expect("the server");
 }

@@ -24,26 +24,15 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use course::cli::{Arg, Args};
-use course::{say, Charset, UsageError};
+// The room's protocol (its lines, nickname rules, commands and flags) is the
+// same in every chat server of the course, so it lives in course::chat.
+use course::chat::{self, Command, Nick, Options, Settings, MAX_LINE};
+use course::{say, Charset};
 
 use room::{Inbox, Refusal, Room};
-
-/// The seed's address and port.
-const DEFAULT_ADDR: &str = "127.0.0.1:9999";
-
-/// The seed's greeting, with its English beside it.
-const GREETING: &str = "连接成功!,请输入昵称 (connected: please type a nickname)\n";
-
-/// The longest line accepted, in bytes. Longer lines are refused, and the
-/// server never holds more than this much of one.
-const MAX_LINE: usize = 4096;
-
-/// The longest nickname, in characters.
-const MAX_NICK: usize = 32;
 
 const HELP: &str = "\
 chat-server: a multi-user chat room (lesson 04)
@@ -73,29 +62,12 @@ Example:
   chat-server --encoding gbk         # then: chat-client --encoding gbk
 ";
 
-/// What the command line asked for.
-struct Options {
-    addr: String,
-    settings: Settings,
-}
-
-/// The limits every client thread needs to know.
-#[derive(Clone, Copy)]
-struct Settings {
-    max_clients: usize,
-    nick_timeout: Duration,
-    write_timeout: Duration,
-    /// How text is read from and written to every client: one charset for
-    /// the whole room.
-    charset: Charset,
-}
-
 fn main() -> ExitCode {
     course::main(run)
 }
 
 fn run() -> anyhow::Result<()> {
-    let Options { addr, settings } = parse_args()?;
+    let Options { addr, settings } = chat::parse_args(HELP)?;
 
     let listener =
         TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -126,8 +98,7 @@ fn run() -> anyhow::Result<()> {
             say!("{peer} turned away: the room is full");
             // A fresh socket's send buffer is empty: this short write does
             // not block. Dropping the stream closes the connection.
-            let full = "聊天室已满 (the room is full), try later\n";
-            let _ = stream.write_all(&settings.charset.encode_lossy(full));
+            let _ = stream.write_all(&settings.charset.encode_lossy(chat::ROOM_FULL));
             continue;
         }
         connections.fetch_add(1, Ordering::SeqCst);
@@ -165,7 +136,7 @@ fn serve(
     // Until it has joined, the client is answered directly; a write that
     // cannot go through within the timeout ends the visit.
     stream.set_write_timeout(Some(settings.write_timeout))?;
-    answer(&mut stream, settings.charset, GREETING)?;
+    answer(&mut stream, settings.charset, chat::GREETING)?;
 
     // The whole handshake has one deadline: a client that trickles a byte
     // at a time cannot hold its connection open forever.
@@ -180,15 +151,11 @@ fn serve(
     };
     reader.get_mut().deadline = None;
     stream.set_read_timeout(None)?;
-    say!("{peer} is {nick:?}");
+    say!("{peer} is {:?}", nick.as_str());
 
-    // The welcome and the arrival go into the outbox before the writer
-    // thread starts: whatever happens to the connection later, the room
-    // hears of the arrival before it can hear of the departure.
-    let here = room.nicks().join(", ");
-    room.tell(id, format!("* 欢迎 {nick}! (welcome) here: {here}\n"));
-    room.tell(id, "* /who lists who is here, QUIT leaves\n".to_string());
-    room.broadcast(format!("* {nick} 加入了聊天室 ({nick} joined)\n"));
+    // Joining put the welcome in the outbox and told the room, before the
+    // writer thread starts: whatever happens to the connection later, the
+    // room hears of the arrival before it can hear of the departure.
 
     // From now on only the writer thread writes to this client, taking
     // messages from its outbox in order.
@@ -201,9 +168,7 @@ fn serve(
             })
     };
     if let Err(err) = writer {
-        if let Some(nick) = room.leave(id) {
-            room.broadcast(left(&nick, "the server could not start a thread"));
-        }
+        room.leave(id, "the server could not start a thread");
         return Err(err);
     }
 
@@ -214,9 +179,7 @@ fn serve(
         Ok(why) => why.to_string(),
         Err(err) => err.to_string(),
     };
-    if let Some(nick) = room.leave(id) {
-        room.broadcast(left(&nick, &why));
-    }
+    room.leave(id, &why);
     ending.map(|_| ())
 }
 // ANCHOR_END: serve
@@ -230,37 +193,39 @@ fn choose_nick(
     reader: &mut BufReader<ClientReader>,
     room: &Room,
     charset: Charset,
-) -> io::Result<Option<(u64, String, Inbox)>> {
-    let mut line = Vec::new();
+) -> io::Result<Option<(u64, Nick, Inbox)>> {
+    let mut buf = Vec::new();
     loop {
-        let nick = match read_line(reader, &mut line, charset) {
-            Ok(Line::Text(nick)) => nick,
+        let line = match read_line(reader, &mut buf) {
+            Ok(Line::Whole(line)) => line,
             Ok(Line::TooLong) => {
-                answer(stream, charset, "! nickname too long, try another\n")?;
+                answer(stream, charset, chat::NICK_LINE_TOO_LONG)?;
                 continue;
             }
             Ok(Line::End) => return Ok(None),
             Err(err) if err.kind() == io::ErrorKind::TimedOut => {
-                let _ = answer(stream, charset, "! too slow: no nickname in time, bye\n");
+                let _ = answer(stream, charset, chat::TOO_SLOW);
                 return Err(err);
             }
             Err(err) => return Err(err),
         };
-        if nick.eq_ignore_ascii_case("QUIT") {
+        if chat::command(&chat::line_text(line, charset)) == Command::Quit {
             return Ok(None);
         }
-        if let Err(why) = check_nick(&nick) {
-            answer(stream, charset, &format!("! {why}, try another\n"))?;
-            continue;
-        }
+        // The rules (no invisible characters, no `*` in front, ...) are in
+        // course::chat::nickname; the answer says which one was broken.
+        let nick = match chat::nickname(line, charset) {
+            Ok(nick) => nick,
+            Err(why) => {
+                answer(stream, charset, &chat::refused(&why))?;
+                continue;
+            }
+        };
         // A bounded outbox: at most room::OUTBOX_BYTES wait for this client.
         let (outbox, inbox) = room::outbox();
         match room.join(&nick, outbox, stream.try_clone()?) {
             Ok(id) => return Ok(Some((id, nick, inbox))),
-            Err(Refusal::Taken) => {
-                let taken = format!("! 昵称已被占用 ({nick} is taken), try another\n");
-                answer(stream, charset, &taken)?;
-            }
+            Err(Refusal::Taken) => answer(stream, charset, &chat::taken(&nick))?,
         }
     }
 }
@@ -280,29 +245,31 @@ fn chat(
     reader: &mut impl BufRead,
     room: &Room,
     id: u64,
-    nick: &str,
+    nick: &Nick,
     charset: Charset,
 ) -> io::Result<&'static str> {
-    let mut line = Vec::new();
+    let mut buf = Vec::new();
     loop {
-        match read_line(reader, &mut line, charset)? {
+        let line = match read_line(reader, &mut buf)? {
             Line::End => return Ok("connection closed"),
-            Line::TooLong => room.tell(
-                id,
-                format!("! line too long (over {MAX_LINE} bytes): not sent\n"),
-            ),
-            Line::Text(text) if text.eq_ignore_ascii_case("QUIT") => {
-                room.tell(id, "* 再见 (bye)\n".to_string());
+            Line::TooLong => {
+                room.tell(id, chat::line_too_long());
+                continue;
+            }
+            Line::Whole(line) => line,
+        };
+        // Decoded, and every control character replaced (see line_text).
+        let text = chat::line_text(line, charset);
+        match chat::command(&text) {
+            Command::Quit => {
+                room.tell(id, chat::BYE.to_string());
                 return Ok("QUIT");
             }
-            Line::Text(text) if text == "/who" => {
-                let here = room.nicks().join(", ");
-                room.tell(id, format!("* 在线 (here): {here}\n"));
-            }
-            Line::Text(text) if text.trim().is_empty() => {}
-            Line::Text(text) => {
-                say!("{nick}: {}", course::preview(&text));
-                room.broadcast(format!("[{}] {nick}: {text}\n", clock()));
+            Command::Who => room.tell_who(id),
+            Command::Blank => {}
+            Command::Say(text) => {
+                say!("{nick}: {}", course::preview(text));
+                room.broadcast(chat::message(nick, text));
                 wait_for_readers(room);
             }
         }
@@ -333,9 +300,9 @@ fn wait_for_readers(room: &Room) {
 // ANCHOR_END: chat
 
 /// A line read from a client.
-enum Line {
-    /// A whole line, decoded and cleaned, without its newline.
-    Text(String),
+enum Line<'a> {
+    /// A whole line's bytes, without its newline.
+    Whole(&'a [u8]),
     /// A line longer than MAX_LINE; it was read and thrown away.
     TooLong,
     /// The client closed the connection.
@@ -343,13 +310,12 @@ enum Line {
 }
 
 // ANCHOR: read_line
-/// Reads one line, holding at most MAX_LINE bytes of it (bytes, whatever
-/// the charset), and decodes it from `charset`.
-fn read_line(
+/// Reads one line into `line`, holding at most MAX_LINE bytes of it (bytes,
+/// whatever the charset).
+fn read_line<'a>(
     reader: &mut impl BufRead,
-    line: &mut Vec<u8>,
-    charset: Charset,
-) -> io::Result<Line> {
+    line: &'a mut Vec<u8>,
+) -> io::Result<Line<'a>> {
     line.clear();
     let n = reader
         .by_ref()
@@ -371,68 +337,13 @@ fn read_line(
             }
         }
     }
-    // A line ends at '\n'; telnet and Windows tools put '\r' before it. A
-    // last line without '\n' before the connection closed still counts.
-    // Both are the same single byte in every charset offered, and never
-    // part of a GBK or GB18030 character, so cutting at them is safe.
-    let text = line.strip_suffix(b"\n").unwrap_or(line);
-    let text = text.strip_suffix(b"\r").unwrap_or(text);
-    // A whole line holds whole characters: a fresh decoder does. Bytes not
-    // valid in the charset become U+FFFD.
-    let mut decoder = charset.decoder();
-    let text = decoder.decode(text) + &decoder.finish();
-    Ok(Line::Text(clean(&text)))
+    // A line ends at '\n', the same single byte in every charset offered
+    // and never part of a GBK or GB18030 character, so cutting there is
+    // safe. A last line without '\n' before the connection closed still
+    // counts.
+    Ok(Line::Whole(line.strip_suffix(b"\n").unwrap_or(line)))
 }
-
 // ANCHOR_END: read_line
-
-// ANCHOR: clean
-/// Replaces control characters with U+FFFD, so that nobody's bytes can
-/// move another user's cursor, clear their screen or ring their bell.
-fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-// ANCHOR_END: clean
-
-/// Why a nickname can't be used, if it can't.
-fn check_nick(nick: &str) -> Result<(), &'static str> {
-    if nick.trim().is_empty() {
-        return Err("昵称不能为空 (the nickname is empty)");
-    }
-    if nick.chars().count() > MAX_NICK {
-        return Err("昵称太长 (the nickname is longer than 32 characters)");
-    }
-    if nick.contains('\u{FFFD}') || nick != nick.trim() {
-        return Err(
-            "昵称含有控制字符或首尾空白 (control characters or spaces at the ends)",
-        );
-    }
-    Ok(())
-}
-
-/// The announcement that someone left, the seed's words with English beside.
-fn left(nick: &str, why: &str) -> String {
-    format!("* {nick}已经离开了 ({nick} left: {why})\n")
-}
-
-/// The time of day in UTC as HH:MM:SS. (Local time needs the system's time
-/// zone rules: a crate such as chrono reads them. See the exercises.)
-fn clock() -> String {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (h, m, s) = (seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
-    format!("{h:02}:{m:02}:{s:02}")
-}
 
 /// The client's socket as the reader sees it: while `deadline` is set, no
 /// read may end after it.
@@ -464,63 +375,6 @@ impl Read for ClientReader {
     }
 }
 
-/// Reads the command line into [`Options`].
-fn parse_args() -> Result<Options, UsageError> {
-    let mut args = Args::from_env(HELP);
-    let mut addr = None;
-    let mut settings = Settings {
-        max_clients: 1000,
-        nick_timeout: Duration::from_secs(20),
-        write_timeout: Duration::from_secs(5),
-        charset: Charset::UTF8,
-    };
-    while let Some(arg) = args.next()? {
-        match arg {
-            Arg::Long("max-clients") => {
-                settings.max_clients = args.value("--max-clients")?;
-                if settings.max_clients == 0 {
-                    return Err(UsageError(
-                        "invalid value \"0\" for --max-clients: expected at least 1"
-                            .into(),
-                    ));
-                }
-            }
-            Arg::Long("nick-timeout") => {
-                settings.nick_timeout =
-                    seconds(args.value("--nick-timeout")?, "--nick-timeout")?;
-            }
-            Arg::Long("write-timeout") => {
-                settings.write_timeout =
-                    seconds(args.value("--write-timeout")?, "--write-timeout")?;
-            }
-            Arg::Long("encoding") => {
-                let name: String = args.value("--encoding")?;
-                settings.charset = Charset::parse(&name)?;
-            }
-            Arg::Value(value) if addr.is_none() => {
-                addr = Some(course::cli::parse_addr(value)?);
-            }
-            other => return Err(other.unexpected().into()),
-        }
-    }
-    Ok(Options {
-        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
-        settings,
-    })
-}
-
-/// A positive number of seconds, at most an hour, as a Duration.
-fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
-        .ok_or_else(|| {
-            UsageError(format!(
-                "invalid value \"{value}\" for {name}: expected more than 0 and at most 3600"
-            ))
-        })
-}
-
 // ANCHOR: writer
 /// Sends what arrives in the client's outbox, in order, until the client
 /// has left the room (the outbox is then dropped) or stops taking data.
@@ -543,9 +397,7 @@ fn write_messages(
             } else {
                 format!("cut off: {err}")
             };
-            if let Some(nick) = room.leave(id) {
-                room.broadcast(left(&nick, &why));
-            }
+            room.leave(id, &why);
             break;
         }
     }

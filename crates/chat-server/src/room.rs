@@ -5,12 +5,18 @@
 //! their outboxes, which never blocks: no socket is ever written while the
 //! lock is held, so one slow client cannot hold up the others.
 //!
+//! Every change to the list and the announcement of it happen under the
+//! same lock, and so do a newcomer's welcome and the answer to `/who`: all
+//! that the room says reaches every outbox in one order, and the list a
+//! member is shown agrees with the announcements it gets before and after.
+//!
 //! The room has one charset (the server's `--encoding`) for everyone. So a
-//! message is encoded once, before the lock is taken, and the same bytes go
-//! into every outbox: the outbox counts and bounds the bytes that will go
-//! on the wire, and the writer threads only write. (Keeping text in the
-//! outboxes and encoding in each writer would encode every message once
-//! per member, and count one size in and another out.)
+//! message is encoded once (before the lock is taken, unless it lists who
+//! is here) and the same bytes go into every outbox: the outbox counts and
+//! bounds the bytes that will go on the wire, and the writer threads only
+//! write. (Keeping text in the outboxes and encoding in each writer would
+//! encode every message once per member, and count one size in and another
+//! out.)
 
 use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpStream};
@@ -18,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use course::chat::{self, Nick};
 use course::Charset;
 
 /// One message on its way to the clients, already encoded in the room's
@@ -124,7 +131,7 @@ struct Members {
 
 /// Someone in the room.
 struct Member {
-    nick: String,
+    nick: Nick,
     /// Where messages for this member wait for its writer thread.
     outbox: Outbox,
     /// A handle on the member's socket, to cut it off if it falls behind.
@@ -156,47 +163,72 @@ impl Room {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a member if nobody has the nickname yet (compared without case,
-    /// so nobody can pass as `Alice` while `alice` is here). Returns the new
-    /// member's id.
+    // ANCHOR: join
+    /// Adds a member if nobody has the nickname yet (compared as
+    /// `course::chat::Nick::same_as` does, so nobody can pass as `Alice`
+    /// while `alice` or `Ａlice` is here), welcomes it with the list of who
+    /// is here, and tells everyone. Returns the new member's id.
+    ///
+    /// All of it happens under one lock: no one can join or leave between
+    /// the list the newcomer is shown and the announcements that follow, so
+    /// what it sees adds up (nobody on the list joins again, nobody leaves
+    /// who was not on it).
     pub fn join(
         &self,
-        nick: &str,
+        nick: &Nick,
         outbox: Outbox,
         socket: TcpStream,
     ) -> Result<u64, Refusal> {
+        let joined = self.encode(&chat::joined(nick));
         let mut members = self.lock();
-        let taken = members
-            .by_id
-            .values()
-            .any(|m| m.nick.to_lowercase() == nick.to_lowercase());
-        if taken {
+        if members.by_id.values().any(|m| m.nick.same_as(nick)) {
             return Err(Refusal::Taken);
         }
         let id = members.next_id;
         members.next_id += 1;
-        let nick = nick.to_string();
-        members.by_id.insert(
-            id,
-            Member {
-                nick,
-                outbox,
-                socket,
-            },
-        );
+        let member = Member {
+            nick: nick.clone(),
+            outbox,
+            socket,
+        };
+        members.by_id.insert(id, member);
+        let here: Vec<&Nick> = members.by_id.values().map(|m| &m.nick).collect();
+        let welcome = self.encode(&chat::welcome(nick, &here));
+        let hint = self.encode(chat::HINT);
+        let mut cut_off = members.deliver(Some(id), welcome, self.charset);
+        cut_off.extend(members.deliver(Some(id), hint, self.charset));
+        cut_off.extend(members.deliver(None, joined, self.charset));
+        drop(members);
+        shut_down(cut_off);
         Ok(id)
     }
 
-    /// Removes a member and returns its nickname, or `None` if it had already
-    /// gone. Whoever gets the nickname announces the departure, so it is
-    /// announced exactly once.
-    pub fn leave(&self, id: u64) -> Option<String> {
-        self.lock().by_id.remove(&id).map(|member| member.nick)
+    /// Removes a member and tells everyone left, with `why`, under one lock
+    /// (see `join`). Returns false if it had already gone: whoever removes
+    /// it announces the departure, so it is announced exactly once.
+    pub fn leave(&self, id: u64, why: &str) -> bool {
+        let mut members = self.lock();
+        let Some(member) = members.by_id.remove(&id) else {
+            return false;
+        };
+        let notice = self.encode(&chat::left(&member.nick, why));
+        let cut_off = members.deliver(None, notice, self.charset);
+        drop(members);
+        shut_down(cut_off);
+        true
     }
+    // ANCHOR_END: join
 
-    /// The nicknames of everyone in the room, in the order they joined.
-    pub fn nicks(&self) -> Vec<String> {
-        self.lock().by_id.values().map(|m| m.nick.clone()).collect()
+    /// Answers `/who`: tells member `id` who is in the room, in the order
+    /// they joined. The list is made and queued under one lock, so that it
+    /// agrees with the announcements queued before and after it.
+    pub fn tell_who(&self, id: u64) {
+        let mut members = self.lock();
+        let here: Vec<&Nick> = members.by_id.values().map(|m| &m.nick).collect();
+        let who = self.encode(&chat::who(&here));
+        let cut_off = members.deliver(Some(id), who, self.charset);
+        drop(members);
+        shut_down(cut_off);
     }
 
     /// The members with more than a quarter of OUTBOX_BYTES waiting, each
@@ -223,37 +255,14 @@ impl Room {
     }
 
     // ANCHOR: deliver
-    /// Delivers `text` to one member or to all. A member whose outbox is full
-    /// has stopped reading: it is removed from the room, its socket shut
-    /// down, and the room told, which may in turn find another one full.
+    /// Delivers `text` to one member or to all. It is encoded once, before
+    /// the lock is taken; the same bytes go into every outbox.
     fn deliver(&self, to: Option<u64>, text: String) {
-        let mut pending = vec![(to, self.encode(&text))];
-        while let Some((to, message)) = pending.pop() {
-            let cut_off: Vec<Member> = {
-                let mut members = self.lock();
-                let full: Vec<u64> = members
-                    .by_id
-                    .iter()
-                    .filter(|(id, _)| to.is_none_or(|to| to == **id))
-                    .filter_map(|(id, member)| {
-                        // push never blocks: a full outbox is an answer, not
-                        // a wait.
-                        member.outbox.push(&message).err().map(|Full| *id)
-                    })
-                    .collect();
-                full.iter()
-                    .filter_map(|id| members.by_id.remove(id))
-                    .collect()
-            }; // The lock is released here, before touching any socket.
-            for member in cut_off {
-                // Wakes the member's reader and writer threads: both end.
-                let _ = member.socket.shutdown(Shutdown::Both);
-                let notice = crate::left(&member.nick, "too slow: it was not reading");
-                pending.push((None, self.encode(&notice)));
-            }
-        }
+        let message = self.encode(&text);
+        let cut_off = self.lock().deliver(to, message, self.charset);
+        // The lock is released here, before touching any socket.
+        shut_down(cut_off);
     }
-    // ANCHOR_END: deliver
 
     /// Encodes a message once for every member. A character the room's
     /// charset can't write (U+FFFD for bad bytes, in GBK) goes out as `?`:
@@ -261,4 +270,50 @@ impl Room {
     fn encode(&self, text: &str) -> Message {
         Message::from(self.charset.encode_lossy(text))
     }
+    // ANCHOR_END: deliver
 }
+
+// ANCHOR: cut_off
+impl Members {
+    /// Puts `message` in one member's outbox or in everyone's, with the lock
+    /// held. A member whose outbox is full has stopped reading: it is
+    /// removed from the room and the room told, which may in turn find
+    /// another one full. Returns those removed, whose sockets the caller
+    /// shuts down once the lock is released.
+    fn deliver(
+        &mut self,
+        to: Option<u64>,
+        message: Message,
+        charset: Charset,
+    ) -> Vec<Member> {
+        let mut cut_off = Vec::new();
+        let mut pending = vec![(to, message)];
+        while let Some((to, message)) = pending.pop() {
+            let full: Vec<u64> = self
+                .by_id
+                .iter()
+                .filter(|(id, _)| to.is_none_or(|to| to == **id))
+                .filter_map(|(id, member)| {
+                    // push never blocks: a full outbox is an answer, not a
+                    // wait.
+                    member.outbox.push(&message).err().map(|Full| *id)
+                })
+                .collect();
+            for member in full.iter().filter_map(|id| self.by_id.remove(id)) {
+                let notice = chat::left(&member.nick, "too slow: it was not reading");
+                pending.push((None, Message::from(charset.encode_lossy(&notice))));
+                cut_off.push(member);
+            }
+        }
+        cut_off
+    }
+}
+
+/// Shuts down the sockets of members cut off: that wakes each one's reader
+/// and writer threads, and both end.
+fn shut_down(cut_off: Vec<Member>) {
+    for member in cut_off {
+        let _ = member.socket.shutdown(Shutdown::Both);
+    }
+}
+// ANCHOR_END: cut_off

@@ -10,10 +10,14 @@
 //! - [`say!`] prints a log line that is flushed at once and never panics.
 //! - [`Decoder`] turns bytes into text, keeping a character that was cut
 //!   between two reads whole.
+//! - [`chat`] (with the `chat` feature) is the chat room's protocol, the
+//!   same for every chat server.
 //!
 //! Nothing here opens, reads or writes a socket: that is what the lessons
 //! are about, so they do it themselves.
 
+#[cfg(feature = "chat")]
+pub mod chat;
 pub mod cli;
 mod report;
 mod text;
@@ -24,7 +28,7 @@ use std::net::SocketAddr;
 
 pub use cli::UsageError;
 pub use report::main;
-pub use text::{preview, printable, Charset, Decoder, Unmappable};
+pub use text::{preview, printable, printable_lines, Charset, Decoder, Unmappable};
 
 /// Prints one line to stdout and flushes it, like `println!`, but never
 /// panics: a server whose output pipe was closed keeps serving.

@@ -61,9 +61,21 @@ impl Decoder {
 /// that bytes from the network cannot move the cursor or clear the screen
 /// of whoever reads them. Everything else is shown as it is.
 pub fn printable(text: &str) -> String {
+    escape_controls(text, |_| false)
+}
+
+/// [`printable`] for text that is a stream of lines, such as what a chat
+/// client prints: line ends (`\n`) and tabs stay as they are, every other
+/// control character is shown as an escape. What a hostile server sends
+/// cannot clear the user's screen or retitle the window.
+pub fn printable_lines(text: &str) -> String {
+    escape_controls(text, |c| c == '\n' || c == '\t')
+}
+
+fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> String {
     let mut shown = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if c.is_control() && !keep(c) {
             shown.extend(c.escape_debug());
         } else {
             shown.push(c);
@@ -114,6 +126,14 @@ mod tests {
         assert_eq!(
             printable("it's \"你好\"\u{1b}[2J\n"),
             "it's \"你好\"\\u{1b}[2J\\n"
+        );
+    }
+
+    #[test]
+    fn printable_lines_keeps_line_ends_and_tabs() {
+        assert_eq!(
+            printable_lines("a\tb\n\u{1b}]0;x\u{7}\r\n\u{9b}2J"),
+            "a\tb\n\\u{1b}]0;x\\u{7}\\r\n\\u{9b}2J"
         );
     }
 
@@ -200,6 +220,14 @@ impl Charset {
     /// A streaming decoder for bytes in this charset.
     pub fn decoder(self) -> Decoder {
         Decoder::new(self.encoding)
+    }
+
+    /// Decodes `bytes` that must all be valid in this charset: `None` if
+    /// any are not (where a [`Decoder`] would put U+FFFD).
+    pub fn decode_exact(self, bytes: &[u8]) -> Option<String> {
+        self.encoding
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .map(|text| text.into_owned())
     }
 
     /// Encodes `text`, or names the first character this charset cannot

@@ -36,6 +36,7 @@ macro_rules! chat_suite {
             $exe;
             messages_go_to_everyone_with_name_and_time,
             nicknames_are_checked_and_may_be_tried_again,
+            nicknames_that_imitate_the_room_or_hide_characters_are_refused,
             a_line_too_long_is_refused_and_never_sent,
             control_characters_never_reach_other_terminals,
             invalid_utf8_resets_and_half_closes_do_not_hurt_the_room,
@@ -45,7 +46,9 @@ macro_rules! chat_suite {
             one_over_the_limit_is_told_the_room_is_full,
             two_hundred_join_at_once_and_all_get_the_broadcast,
             joins_and_leaves_are_each_announced_exactly_once_and_in_order,
+            the_welcome_list_and_the_announcements_that_follow_agree,
             help_bad_arguments_and_a_port_in_use,
+            an_absurd_timeout_is_refused_with_the_accepted_range,
             a_gbk_room_reads_and_writes_gbk,
         );
     };
@@ -176,6 +179,51 @@ pub fn nicknames_are_checked_and_may_be_tried_again(exe: &str) {
     }
     other.send(&format!("{}\n", "长".repeat(32)));
     other.wait_for("加入了聊天室");
+}
+
+/// Nicknames that would pass for a server notice (`* system`), a command
+/// (`/who`) or a server error (`!`), that hide characters (a zero-width
+/// space, a direction override, a line separator, private use), or that
+/// are someone else's in other letters (`Ａlice` in full width) are
+/// refused, each with its reason; bytes that are not UTF-8 are refused as
+/// such. None of them ever reaches the room.
+pub fn nicknames_that_imitate_the_room_or_hide_characters_are_refused(exe: &str) {
+    let server = Server::start(exe);
+    let mut alice = Chatter::join(&server, "Alice");
+    let mut other = Chatter::connect(&server);
+    for (bad, why) in [
+        ("* system", "may not start with *, / or !"),
+        ("/who", "may not start with *, / or !"),
+        ("!admin", "may not start with *, / or !"),
+        ("＊system", "may not start with *, / or !"),
+        ("Al\u{200B}ice", "invisible characters"),
+        ("\u{202E}ecilA", "invisible characters"),
+        ("two\u{2028}lines", "invisible characters"),
+        ("\u{E000}logo", "invisible characters"),
+        ("tab\there", "control"),
+        ("Ａlice", "(Ａlice is taken)"),
+        ("ａｌｉｃｅ", "(ａｌｉｃｅ is taken)"),
+    ] {
+        other.send(&format!("{bad}\n"));
+        let answer = other.line();
+        assert!(
+            answer.starts_with("! ") && answer.contains(why),
+            "{bad:?}: {answer:?}"
+        );
+    }
+    other.writer.write_all(b"caf\xe9\n").expect("send");
+    let answer = other.line();
+    assert!(
+        answer.starts_with("! ") && answer.contains("(not valid UTF-8)"),
+        "{answer:?}"
+    );
+    other.send("bob\n");
+    let seen = alice.wait_for("* bob 加入了聊天室");
+    assert_eq!(
+        seen.iter().filter(|l| l.contains("加入了")).count(),
+        1,
+        "{seen:?}"
+    );
 }
 
 /// A line over 4096 bytes is refused (`! line too long`) and nothing of it
@@ -530,6 +578,85 @@ pub fn joins_and_leaves_are_each_announced_exactly_once_and_in_order(exe: &str) 
     }
 }
 
+/// The list of who is here that a newcomer is shown and the announcements
+/// it gets afterwards add up, however many join and leave at the same time:
+/// the welcome comes first, nobody on its list is announced as joining,
+/// nobody leaves who was not there, and `/who` then lists exactly who the
+/// newcomer was told is here. Eight visitors at a time join, check, and
+/// leave (QUIT or reset), twenty times each.
+pub fn the_welcome_list_and_the_announcements_that_follow_agree(exe: &str) {
+    let server = Server::start(exe);
+    let _watcher = Chatter::join(&server, "watcher");
+    let visitors: Vec<_> = (0..8)
+        .map(|t| {
+            let server_addr = server.addr;
+            thread::spawn(move || {
+                for i in 0..20 {
+                    let me = format!("v{t}-{i}");
+                    let stream = crate::connect(server_addr);
+                    let mut visitor = Chatter {
+                        reader: BufReader::new(stream.try_clone().expect("clone")),
+                        writer: stream,
+                    };
+                    visitor.line(); // the greeting
+                    visitor.send(&format!("{me}\n"));
+                    let welcome = visitor.line();
+                    let prefix = format!("* 欢迎 {me}! (welcome) here: ");
+                    let Some(list) = welcome.strip_prefix(&prefix) else {
+                        panic!("{me}: the first line after the nickname: {welcome:?}");
+                    };
+                    let mut here: Vec<String> =
+                        list.trim_end().split(", ").map(String::from).collect();
+                    assert_eq!(here.last(), Some(&me), "{welcome:?}");
+                    visitor.send("/who\n");
+                    let mut seen = vec![welcome.clone()];
+                    loop {
+                        let line = visitor.line();
+                        seen.push(line.clone());
+                        if let Some(list) = line.strip_prefix("* 在线 (here): ") {
+                            let who: Vec<&str> = list.trim_end().split(", ").collect();
+                            assert_eq!(who, here, "{me}: /who disagrees with {seen:?}");
+                            break;
+                        }
+                        if let Some((nick, _)) = line
+                            .strip_prefix("* ")
+                            .and_then(|rest| rest.split_once(" 加入了聊天室 ("))
+                        {
+                            if nick != me {
+                                assert!(
+                                    !here.iter().any(|h| h == nick),
+                                    "{me}: {nick} joined twice: {seen:?}"
+                                );
+                                here.push(nick.to_string());
+                            }
+                        } else if let Some((nick, _)) = line
+                            .strip_prefix("* ")
+                            .and_then(|rest| rest.split_once("已经离开了 ("))
+                        {
+                            let Some(at) = here.iter().position(|h| h == nick) else {
+                                panic!("{me}: {nick} left without being here: {seen:?}");
+                            };
+                            here.remove(at);
+                        }
+                    }
+                    if i % 2 == 0 {
+                        visitor.send("QUIT\n");
+                        visitor.read_to_end();
+                    } else {
+                        drop(visitor.reader);
+                        crate::reset(visitor.writer);
+                    }
+                }
+            })
+        })
+        .collect();
+    for visitor in visitors {
+        if let Err(panic) = visitor.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
 /// `--help`, bad flag values (exit 2, one line naming the value) and a port
 /// in use (exit 1 with a hint).
 pub fn help_bad_arguments_and_a_port_in_use(exe: &str) {
@@ -540,6 +667,22 @@ pub fn help_bad_arguments_and_a_port_in_use(exe: &str) {
     crate::assert_bad_args(exe, &["--write-timeout", "0"], "0");
     crate::assert_bad_args(exe, &["--encoding", "latin1"], "latin1");
     crate::assert_port_in_use(exe);
+}
+
+/// A timeout far out of range is refused with the range, in one short line
+/// that quotes what was typed (not the 301 digits of 1e300).
+pub fn an_absurd_timeout_is_refused_with_the_accepted_range(exe: &str) {
+    for (flag, value) in [
+        ("--nick-timeout", "1e300"),
+        ("--write-timeout", "-1"),
+        ("--nick-timeout", "3601"),
+    ] {
+        crate::assert_bad_args(exe, &[flag, value], value);
+        let done = crate::run(exe, &[flag, value], b"");
+        if done.stderr.len() > 150 || !done.stderr.contains("at most 3600") {
+            done.fail("expected one short line with the accepted range");
+        }
+    }
 }
 
 /// A raw chat client for a room started with `--encoding gbk`: it sends and
@@ -651,4 +794,7 @@ pub fn a_gbk_room_reads_and_writes_gbk(exe: &str) {
     late.line();
     late.send(b"\xd0\xa1\xba\xda\n");
     late.wait_for("! 昵称已被占用 (小黑 is taken)");
+    // A nickname that is not GBK is refused as such.
+    late.send(b"\x81\x20\n");
+    late.wait_for("(not valid GBK)");
 }
