@@ -12,6 +12,8 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use http_server::{head, target};
+use proptest::prelude::*;
 use testkit::{beside, connect, run, Server};
 
 const EXE: &str = env!("CARGO_BIN_EXE_http-server");
@@ -805,4 +807,63 @@ fn answer_10_1_lists_folders_first_then_names_without_case() {
     };
     let order = ["Cdir/", "zdir/", "a.txt", "B.txt", "c.txt"].map(at);
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", done.stdout);
+}
+
+/// A browser's request, for the mutation test.
+const BROWSER_HEAD: &[u8] =
+    b"GET /docs/a%20b.txt?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\
+    Connection: keep-alive\r\nAccept: text/html,*/*;q=0.8\r\nContent-Length: 0\r\n\
+    Range: bytes=0-9\r\n\r\n";
+
+/// What the targets of the property test are made of.
+const TARGET_PARTS: &[&str] = &[
+    ".", "..", "%2e", "%2E", "%2f", "%2F", "%5c", "\\", "%00", "a", "%41", "%", "/",
+];
+
+proptest! {
+    /// No bytes make the head reader panic; where it says a head ends is
+    /// inside what it was given.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..3000)) {
+        if let Some(end) = head::head_end(&bytes) {
+            prop_assert!(end <= bytes.len());
+            let _ = head::parse(&bytes[..end]);
+        }
+        let _ = head::parse(&bytes);
+    }
+
+    /// A browser's request with a few bytes changed parses, or is refused
+    /// with a status the server sends for a bad head.
+    #[test]
+    fn mutated_requests_parse_or_get_a_client_error(
+        flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+    ) {
+        let mut bytes = BROWSER_HEAD.to_vec();
+        for (at, byte) in flips {
+            let at = at % bytes.len();
+            bytes[at] = byte;
+        }
+        let end = head::head_end(&bytes).unwrap_or(bytes.len());
+        if let Err(refusal) = head::parse(&bytes[..end]) {
+            prop_assert!(matches!(refusal.status, 400 | 431 | 501 | 505), "{}", refusal);
+        }
+    }
+
+    /// Whatever a target is made of (dots, slashes, escapes of them, NUL,
+    /// backslashes, plain letters), an accepted one names only plain names.
+    #[test]
+    fn accepted_targets_name_only_plain_names(
+        segments in prop::collection::vec(
+            prop::collection::vec(prop::sample::select(TARGET_PARTS.to_vec()), 0..4),
+            0..6,
+        ),
+    ) {
+        let target: String = segments.iter().map(|parts| format!("/{}", parts.concat())).collect();
+        if let Ok(parsed) = target::parse(&target) {
+            for name in &parsed.segments {
+                prop_assert!(!name.is_empty() && name != "." && name != "..", "{name:?}");
+                prop_assert!(!name.contains(['/', '\\', '\0']), "{name:?}");
+            }
+        }
+    }
 }
