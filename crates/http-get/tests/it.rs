@@ -134,16 +134,15 @@ fn include_and_verbose_show_the_interim_heads_in_order() {
         HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n\
         HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Test: yes\r\n\r\nok"
         .to_vec();
-    let (done, verbose) = include_and_verbose(response);
+    let (include, verbose) = include_and_verbose(response);
     assert_eq!(
-        done.stdout,
+        include.stdout,
         "HTTP/1.1 100 Continue\r\n\r\n\
          HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n\
          HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Test: yes\r\n\r\nok"
     );
-    let done = verbose;
-    assert_eq!(done.stdout, "ok");
-    let received: Vec<_> = done
+    assert_eq!(verbose.stdout, "ok");
+    let received: Vec<_> = verbose
         .stderr
         .lines()
         .filter(|l| l.starts_with("< "))
@@ -159,7 +158,7 @@ fn include_and_verbose_show_the_interim_heads_in_order() {
             "< X-Test: yes",
         ],
         "{}",
-        done.stderr
+        verbose.stderr
     );
 }
 
@@ -188,21 +187,21 @@ fn header_values_that_are_not_utf8_are_kept_and_shown_lossily() {
         X-Name: \xd6\xd0\xce\xc4\r\n\
         Content-Length: 2\r\n\r\nok"
         .to_vec();
-    let (done, verbose) = include_and_verbose(response);
+    let (include, verbose) = include_and_verbose(response);
     assert_eq!(
-        done.stdout,
+        include.stdout,
         "HTTP/1.1 200 Ok\u{FFFD}\r\n\
          Content-Disposition: attachment; filename=caf\u{FFFD}.txt\r\n\
          X-Name: \u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\r\n\
          Content-Length: 2\r\n\r\nok"
     );
-    let done = verbose;
-    assert_eq!(done.stdout, "ok");
+    assert_eq!(verbose.stdout, "ok");
     assert!(
-        done.stderr
+        verbose
+            .stderr
             .contains("< Content-Disposition: attachment; filename=caf\u{FFFD}.txt\n"),
         "{}",
-        done.stderr
+        verbose.stderr
     );
 }
 
