@@ -4,7 +4,8 @@
 //! From seed 000 (聊天室的demo, 客户端). A chat client can't be lockstep like
 //! the echo clients: messages from others arrive while you are typing. So,
 //! as in the seed, a sending thread and a receiving thread share the
-//! connection. Start the server, then a client in each of two terminals:
+//! connection. Start the server in one terminal, then a client in each of
+//! two or three more:
 //!
 //! ```text
 //! cargo run -p chat-server
