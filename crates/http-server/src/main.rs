@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 use course::cli::{parse_addr, Arg, Args};
-use course::{say, UsageError};
+use course::{printable, say, UsageError};
 use http_server::head::{self, Request, MAX_HEAD};
 use http_server::{content_type, http_date, listing, parse_http_date, parse_range};
 use http_server::{reason, target, Range, Refusal};
@@ -189,9 +189,14 @@ fn serve_connection(stream: TcpStream, peer: SocketAddr, config: &Config) {
             Err(refusal) => return refuse(&stream, peer, refusal, Instant::now()),
         };
         if config.verbose {
+            // The head as received, its control characters escaped: a
+            // client's bytes must not drive the terminal that shows the log.
             let head = String::from_utf8_lossy(&buf[..end]);
-            let lines: Vec<_> =
-                head.trim_end().lines().map(|l| format!("> {l}")).collect();
+            let lines: Vec<_> = head
+                .trim_end()
+                .lines()
+                .map(|line| format!("> {}", printable(line)))
+                .collect();
             say!("{}", lines.join("\n"));
         }
         let parsed = head::parse(&buf[..end]);

@@ -785,6 +785,23 @@ fn curl_downloads_resumes_and_reuses_the_connection() {
 }
 
 #[test]
+fn verbose_prints_each_head_with_its_control_characters_escaped() {
+    let dir = scratch("verbose");
+    let server = start(&dir, &["--verbose"]);
+    let reply = request(server.addr, "GET", "/a.txt", "X-Evil: \x1b[2J\x07\r\n");
+    assert_eq!(reply.status, 400, "a control character in a header value");
+    assert_eq!(get(server.addr, "/a.txt").status, 200);
+    server
+        .process
+        .wait_for_stdout("> GET /a.txt HTTP/1.1\n> Host: ");
+    server
+        .process
+        .wait_for_stdout("> X-Evil: \\u{1b}[2J\\u{7}\n");
+    let log = server.process.stdout();
+    assert!(!log.contains('\x1b') && !log.contains('\x07'), "{log:?}");
+}
+
+#[test]
 fn answer_10_1_lists_folders_first_then_names_without_case() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-server-answer-10-1");
     let _ = fs::remove_dir_all(&dir);
