@@ -608,12 +608,18 @@ fn refuse(stream: &TcpStream, peer: SocketAddr, refusal: Refusal, started: Insta
     log(peer, "-", "-", refusal.status, &sent, started);
     // Closing with unread bytes would send a reset, which can destroy the
     // answer before the client reads it. So: say we are done writing, then
-    // read and drop what the client still sends, for a moment, then close.
+    // read and drop what the client still sends (half a second at most,
+    // 256 KiB at most), then close.
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let deadline = Instant::now() + Duration::from_millis(500);
     let mut sink = [0; 4096];
     let mut stream = stream;
     for _ in 0..64 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        // 0 bytes: the client has closed too. An error: a timeout or a reset.
         if !matches!(stream.read(&mut sink), Ok(n) if n > 0) {
             break;
         }

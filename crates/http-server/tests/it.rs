@@ -562,7 +562,9 @@ fn a_70_kb_head_gets_431() {
 #[test]
 fn a_trickled_head_gets_408_at_the_deadline() {
     let dir = scratch("408");
-    let server = start(&dir, &["--head-timeout", "1"]);
+    // One connection at a time: the next client is served only once the
+    // trickling one's thread has ended.
+    let server = start(&dir, &["--head-timeout", "1", "--max-connections", "1"]);
     let mut stream = server.connect();
     let mut writer = stream.try_clone().expect("clone");
     let began = Instant::now();
@@ -585,6 +587,21 @@ fn a_trickled_head_gets_408_at_the_deadline() {
     assert!(waited >= Duration::from_millis(900), "408 after {waited:?}");
     assert!(waited < Duration::from_secs(4), "408 after {waited:?}");
     assert!(closed(&mut stream));
+    // The client still trickles, for 4 s more; the server stops reading it
+    // half a second after the 408, and its place is free (at most 40 tries).
+    let after_408 = Instant::now();
+    let served = (0..40).any(|_| {
+        let reply = get(server.addr, "/a.txt");
+        if reply.status == 503 {
+            thread::sleep(Duration::from_millis(50));
+        }
+        reply.status == 200
+    });
+    let freed = after_408.elapsed();
+    assert!(
+        served && freed < Duration::from_secs(2),
+        "served {served} after {freed:?}"
+    );
     drop(stream);
     trickle.join().expect("the trickling thread");
     server.process.wait_for_stdout(" 408 ");
