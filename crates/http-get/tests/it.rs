@@ -404,9 +404,10 @@ fn a_response_that_ends_early_is_an_error_not_a_short_file() {
 fn garbage_and_oversized_heads_are_clear_errors() {
     let (addr, _server) = serve(vec![b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec()]);
     let done = get(&[&format!("http://{addr}/")]);
+    // Refused at its first bytes, which `serve` writes 7 at a time.
     testkit::assert_fails(
         &done,
-        "did not answer with a status line such as \"HTTP/1.1 200 OK\": it sent \"SSH-2.0-OpenSSH_9.6\"",
+        "did not answer with a status line such as \"HTTP/1.1 200 OK\": it sent \"SSH-2.0",
         None,
     );
 
@@ -432,10 +433,11 @@ fn errors_say_what_is_wrong_in_the_readers_terms() {
             &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXY\r\n0\r\n\r\n"[..],
             "malformed chunked body: a chunk of 5 bytes (size 5 in hex) is not followed by CRLF",
         ),
-        // HTTP/0.9: the body alone, no status line, no head.
+        // HTTP/0.9: the body alone, no status line, no head. It is refused
+        // at its first bytes, which `serve` writes 7 at a time.
         (
             b"hello, world\n",
-            "did not answer with a status line such as \"HTTP/1.1 200 OK\": it sent \"hello, world\" (an HTTP/0.9 server",
+            "did not answer with a status line such as \"HTTP/1.1 200 OK\": it sent \"hello,",
         ),
         (
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -467,7 +469,12 @@ fn an_http_0_9_answer_is_refused_at_once_not_after_the_timeout() {
     });
     let started = Instant::now();
     let done = get(&["--timeout", "20", &format!("http://{addr}/")]);
-    testkit::assert_fails(&done, "it sent \"<html>hello\" (an HTTP/0.9 server", None);
+    testkit::assert_fails(
+        &done,
+        "(an HTTP/0.9 server, or not an HTTP server at all)",
+        None,
+    );
+    assert!(done.stderr.contains("it sent \"<"), "{}", done.stderr);
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
