@@ -440,13 +440,7 @@ impl ResponseReader {
                     match (cr, input[0]) {
                         (false, b'\r') => self.state = State::ChunkEnd(true),
                         (_, b'\n') => self.state = State::ChunkSize,
-                        _ => {
-                            return error(format!(
-                            "malformed chunked body: a chunk of {0} bytes (size {0:x} \
-                                 in hex) is not followed by CRLF; its size is wrong",
-                            self.chunk_size
-                        ))
-                        }
+                        _ => return error(chunk_size_wrong(self.chunk_size)),
                     }
                     input = &input[1..];
                 }
@@ -679,6 +673,14 @@ fn shown(bytes: &[u8]) -> String {
 /// Whether a byte may be in a token, such as a field name (RFC 9110 §5.6.2).
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The error for a chunk whose data is not followed by CRLF.
+fn chunk_size_wrong(size: u64) -> String {
+    format!(
+        "malformed chunked body: a chunk of {size} bytes (size {size:x} in hex) is \
+         not followed by CRLF; its size is wrong"
+    )
 }
 
 /// Fails as soon as the first bytes of a response show that it has no
