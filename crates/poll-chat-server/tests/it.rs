@@ -1,0 +1,95 @@
+//! poll-chat-server as a real process over 127.0.0.1. It is a drop-in
+//! replacement for lesson 04's chat-server, so it runs lesson 04's whole
+//! suite (`testkit::chat`); the tests below are about what only this server
+//! promises: one thread, and an `accept` that runs out of file descriptors
+//! without spinning or going deaf.
+
+use std::fs;
+use std::io::Read;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use testkit::chat::Chatter;
+use testkit::Server;
+
+const EXE: &str = env!("CARGO_BIN_EXE_poll-chat-server");
+
+testkit::chat_suite!(EXE);
+
+/// A field of /proc/PID/status, like `Threads`.
+fn status(pid: u32, field: &str) -> String {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("no {field} in {status}"))
+}
+
+/// The process's user + system time so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // The command name (field 2) may hold spaces: count from after it.
+    let rest = &stat[stat.rfind(')').expect("stat") + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15, so 12 and 13 after the name.
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+#[test]
+fn fifty_members_and_still_one_thread() {
+    let server = Server::start(EXE);
+    let mut members: Vec<_> = (0..50)
+        .map(|i| Chatter::join(&server, &format!("m{i}")))
+        .collect();
+    members[0].send("one thread for all of us\n");
+    for member in &mut members {
+        member.wait_for("m0: one thread for all of us");
+    }
+    assert_eq!(status(server.process.pid(), "Threads"), "1");
+}
+
+#[test]
+fn out_of_file_descriptors_it_pauses_then_accepts_again() {
+    // Only 16 descriptors: stdin/out/err, the listener and poll's own leave
+    // about ten for clients. prlimit runs the server with the lower limit.
+    assert!(
+        Command::new("prlimit").arg("--version").output().is_ok(),
+        "this test needs prlimit (util-linux)"
+    );
+    let server =
+        Server::start_with("prlimit", &["--nofile=16", "--", EXE, "127.0.0.1:0"]);
+    let pid = server.process.pid();
+    let mut members: Vec<_> = (0..9)
+        .map(|i| Chatter::join(&server, &format!("early{i}")))
+        .collect();
+    // The next connections wait in the listen queue: accept fails with EMFILE.
+    let waiting: Vec<_> = (0..5).map(|_| server.connect()).collect();
+    server.process.wait_for_stdout("accept failed");
+    // Failing, it must not spin: over a second it uses little CPU.
+    let before = cpu_ticks(pid);
+    thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(pid) - before;
+    assert!(used < 30, "{used} ticks in one second: the loop spins");
+    // The room goes on meanwhile.
+    members[0].send("still here\n");
+    members[1].wait_for("early0: still here");
+    // Members leave; the waiting connections are accepted and greeted.
+    for mut member in members.drain(..) {
+        member.send("QUIT\n");
+        let _ = member.read_to_end();
+    }
+    let start = Instant::now();
+    for mut stream in waiting {
+        let mut greeting = [0; 15];
+        stream
+            .read_exact(&mut greeting)
+            .expect("a greeting once there is room");
+        assert!(String::from_utf8_lossy(&greeting).starts_with("连接成功"));
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "accepting again took too long"
+    );
+}
