@@ -910,15 +910,6 @@ pub fn check_script(
 /// they are examples in crates/chat-server and crates/http-get. An entry
 /// that matches no block is itself reported, so it cannot outlive its sketch.
 const SKETCHES: &[(&str, &str)] = &[
-    // Lesson 07: being converted now.
-    (
-        "notes/en/teacher.md",
-        "// Sketch, in udp-receiver's loop: \"N text\" datagrams, counted per sender.",
-    ),
-    (
-        "notes/zh/teacher.md",
-        "// 示意代码，放在 udp-receiver 的循环里：数据报形如 \"N text\"，按发送者计数。",
-    ),
     ("notes/en/teacher.md", "// Sketch. In room.rs:"),
     (
         "notes/en/teacher.md",

@@ -113,3 +113,59 @@ fn help_bad_arguments_and_a_port_in_use() {
     let done = run(EXE, &[&addr], b"");
     testkit::assert_fails(&done, "in use", Some("port"));
 }
+
+#[test]
+fn answer_07_2_gaps_and_late_datagrams_are_reported_per_sender() {
+    let receiver = Server::start(&testkit::example("answer-07-2-receiver"));
+    // Loopback does not lose or reorder, so this sender skips and repeats
+    // numbers on purpose.
+    let a = sender();
+    let a_addr = a.local_addr().expect("addr");
+    for datagram in ["1 one", "2 two", "5 five", "3 three", "3 three", "7 seven"] {
+        a.send_to(datagram.as_bytes(), receiver.addr).expect("send");
+    }
+    receiver.process.wait_for_stdout("]: 7 seven\n");
+    // Another sender is counted on its own: its 1 is not late.
+    let b = sender();
+    let b_addr = b.local_addr().expect("addr");
+    for datagram in ["1 hello", "no number"] {
+        b.send_to(datagram.as_bytes(), receiver.addr).expect("send");
+    }
+    receiver
+        .process
+        .wait_for_stdout("(no sequence number in front)\n");
+    let expected = format!(
+        "[{a_addr}]: 1 one\n\
+         [{a_addr}]: 2 two\n\
+         [{a_addr}]: 5 five\n  lost 3 to 4\n\
+         [{a_addr}]: 3 three\n  3 is late or a duplicate (highest so far: 5)\n\
+         [{a_addr}]: 3 three\n  3 is late or a duplicate (highest so far: 5)\n\
+         [{a_addr}]: 7 seven\n  lost 6\n\
+         [{b_addr}]: 1 hello\n\
+         [{b_addr}]: no number\n  (no sequence number in front)\n"
+    );
+    let out = receiver.process.stdout();
+    let (first, rest) = out.split_once('\n').expect("a first line");
+    assert!(first.starts_with("listening on 127.0.0.1:"), "{out}");
+    assert_eq!(rest, expected);
+}
+
+#[test]
+fn answer_07_2_the_numbered_sender_and_receiver_lose_nothing_on_loopback() {
+    let receiver = Server::start(&testkit::example("answer-07-2-receiver"));
+    let lines: String = (1..=50).map(|i| format!("line {i}\n")).collect();
+    let sent = run(
+        &testkit::example("answer-07-2-sender"),
+        &[&receiver.addr_arg()],
+        lines.as_bytes(),
+    );
+    sent.expect_code(0);
+    receiver.process.wait_for_stdout("]: 50 line 50\n");
+    let out = receiver.process.stdout();
+    assert_eq!(
+        out.lines().filter(|l| l.contains("]: ")).count(),
+        50,
+        "{out}"
+    );
+    assert!(!out.contains("lost") && !out.contains("late"), "{out}");
+}

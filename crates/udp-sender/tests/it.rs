@@ -107,3 +107,29 @@ fn help_and_bad_arguments() {
     testkit::assert_bad_args(EXE, &["127.0.0.1:7789", "--encoding", "ascii"], "ascii");
     testkit::assert_unresolvable(EXE, &["hi"]);
 }
+
+#[test]
+fn answer_07_2_each_line_goes_out_with_its_number_in_front() {
+    let (socket, addr) = receiver();
+    let done = run(
+        &testkit::example("answer-07-2-sender"),
+        &[&addr],
+        "one\ntwo\r\n你好\n".as_bytes(),
+    );
+    done.expect_code(0);
+    assert_eq!(
+        datagrams(&socket, 3),
+        [
+            b"1 one".to_vec(),
+            b"2 two".to_vec(),
+            "3 你好".as_bytes().to_vec()
+        ]
+    );
+    assert_eq!(
+        done.stdout,
+        format!(
+            "sent 5 bytes to {addr}: 1 one\nsent 5 bytes to {addr}: 2 two\n\
+             sent 8 bytes to {addr}: 3 你好\n"
+        )
+    );
+}
