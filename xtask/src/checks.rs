@@ -338,6 +338,7 @@ pub fn check(root: &Path) -> Report {
     }
     problems.extend(check_index(&ws));
     problems.extend(check_rust_blocks(&ws, SKETCHES));
+    problems.extend(check_exercises(&ws));
     problems.sort();
     problems.dedup();
     report.problems = problems;
@@ -1004,6 +1005,49 @@ pub fn check_rust_blocks(ws: &Workspace, allowed: &[(&str, &str)]) -> Vec<Proble
                 ),
             ));
         }
+    }
+    problems
+}
+
+/// Check 8: every lesson page, and the measuring page, ends with its
+/// exercises: its last `##` section, apart from a closing `## Next`
+/// (`## 下一课`, or `## 下一步`), is `## Exercises` (`## 练习` in Chinese).
+pub fn check_exercises(ws: &Workspace) -> Vec<Problem> {
+    let measuring = ["notes/zh/measuring.md", "notes/en/measuring.md"];
+    let pages = lesson_pages(ws).into_iter().map(|(_, page)| page).chain(
+        ws.notes
+            .iter()
+            .filter(|p| measuring.contains(&p.rel.as_str())),
+    );
+    let mut problems = Vec::new();
+    for page in pages {
+        let zh = page.rel.starts_with("notes/zh/");
+        // The closing section that may follow: 下一课 on lessons, 下一步 on
+        // the measuring page.
+        let (exercises, next): (&str, &[&str]) = if zh {
+            ("练习", &["下一课", "下一步"])
+        } else {
+            ("Exercises", &["Next"])
+        };
+        let last = page
+            .doc
+            .headings
+            .iter()
+            .rfind(|h| h.level == 2 && !next.contains(&h.text.trim()));
+        if last.is_some_and(|h| h.text.trim() == exercises) {
+            continue;
+        }
+        problems.push(Problem::new(
+            &page.rel,
+            last.map_or(1, |h| h.line + 1),
+            format!(
+                "the page does not end with its exercises; add a `## {exercises}` section \
+                 with two or three exercises as its last section (before `## {}`), \
+                 and their answers to notes/{}/teacher.md",
+                next[0],
+                if zh { "zh" } else { "en" }
+            ),
+        ));
     }
     problems
 }

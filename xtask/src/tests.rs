@@ -46,6 +46,10 @@ sequenceDiagram
 ```
 
 返回[目录](../README.md)。
+
+## 练习
+
+1. 改一改。
 ";
 
 const EN: &str = "# Lesson one
@@ -65,6 +69,10 @@ sequenceDiagram
 ```
 
 Back to the [index](../README.md).
+
+## Exercises
+
+1. Change it.
 ";
 
 impl Fake {
@@ -264,7 +272,7 @@ fn broken_link_is_reported() {
         .filter(|p| p.message.contains("broken link"))
         .collect();
     assert_one(&problems, "notes/en/01-x.md", "broken link `02-y.md#top`");
-    assert_eq!(problems[0].line, 19);
+    assert_eq!(problems[0].line, 23);
 
     let fake = Fake::good();
     fake.write("README.md", "See [the notes](notes/READ_ME.md).\n");
@@ -305,7 +313,7 @@ fn missing_mirror_file_is_reported() {
     let fake = Fake::good();
     fake.write(
         "notes/zh/00-intro.md",
-        "# 简介\n\n见[目录](../README.md)。\n",
+        "# 简介\n\n见[目录](../README.md)。\n\n## 练习\n\n1. 想一想。\n",
     );
     let problems = fake.problems();
     assert_eq!(problems.len(), 2, "{problems:#?}");
@@ -479,7 +487,7 @@ fn rust_block_typed_by_hand_is_reported_in_any_note() {
     fake.write(page, &format!("{EN}\n```rust,ignore\nlet x = 1;\n```\n"));
     let (problems, _) = split_typed_by_hand(fake.problems());
     assert_one(&problems, page, "```rust block typed by hand");
-    assert_eq!(problems[0].line, 19);
+    assert_eq!(problems[0].line, 23);
 }
 
 #[test]
@@ -512,4 +520,45 @@ fn included_rust_block_in_the_guide_passes_and_an_allowed_sketch_must_exist() {
     // An entry for a page that does not exist here is not reported.
     let elsewhere = [("notes/en/missing.md", "// x")];
     assert_eq!(checks::check_rust_blocks(&ws, &elsewhere).len(), 1);
+}
+
+/// The problems about exercises.
+fn about_exercises(fake: &Fake) -> Vec<Problem> {
+    fake.problems()
+        .into_iter()
+        .filter(|p| p.message.contains("exercises"))
+        .collect()
+}
+
+#[test]
+fn lesson_page_that_does_not_end_with_exercises_is_reported() {
+    // A section after the exercises, other than the closing `## Next`.
+    let fake = Fake::good();
+    fake.write("notes/en/01-x.md", &format!("{EN}\n## Next\n\nOn.\n"));
+    fake.write("notes/zh/01-x.md", &format!("{ZH}\n## 下一课\n\n继续。\n"));
+    assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
+    fake.write("notes/en/01-x.md", &format!("{EN}\n## More\n\nOn.\n"));
+    let problems = about_exercises(&fake);
+    assert_one(
+        &problems,
+        "notes/en/01-x.md",
+        "does not end with its exercises",
+    );
+    assert_eq!(problems[0].line, 23);
+    assert!(problems[0].message.contains("add a `## Exercises` section"));
+
+    // No exercises at all, on the measuring page (not a lesson page).
+    let fake = Fake::good();
+    fake.write(
+        "notes/zh/measuring.md",
+        "# 测量\n\n## 练习\n\n1. 量一量。\n\n## 下一步\n",
+    );
+    fake.write("notes/en/measuring.md", "# Measuring\n\n## Next\n");
+    let problems = about_exercises(&fake);
+    assert_one(
+        &problems,
+        "notes/en/measuring.md",
+        "add a `## Exercises` section",
+    );
+    assert_eq!(problems[0].line, 1);
 }
