@@ -29,6 +29,8 @@ const say = line => console.log(`${((Date.now() - started) / 1000).toFixed(1).pa
 
 let passed = 0;
 const failures = [];
+// Every request any page made to anything but 127.0.0.1 (refused, never sent).
+const leaving = [];
 function check(ok, what, detail) {
     if (ok) {
         passed++;
@@ -54,6 +56,26 @@ const chosen = pages => (only ? pages.filter(p => only.test(p)) : pages);
 function mermaidSources(lang, page) {
     const md = path.join(srcDir, lang, 'src', page.replace(/\.html$/, '.md'));
     return Array.from(fs.readFileSync(md, 'utf8').matchAll(/^\s*```mermaid\s*\n([\s\S]*?)^\s*```\s*$/gm), m => m[1]);
+}
+
+/** The languages of the fenced code blocks of a page's Markdown, in order. */
+function fences(lang, page) {
+    const md = path.join(srcDir, lang, 'src', page.replace(/\.html$/, '.md'));
+    const out = [];
+    let open = null;
+    for (const line of fs.readFileSync(md, 'utf8').split('\n')) {
+        const m = line.match(/^\s*(`{3,}|~{3,})\s*([^`\s]*)/);
+        if (!m) {
+            continue;
+        }
+        if (open === null) {
+            open = m[1];
+            out.push(m[2]);
+        } else if (m[1][0] === open[0] && m[1].length >= open.length && line.trim() === m[1]) {
+            open = null;
+        }
+    }
+    return out;
 }
 
 function mermaidBlocks(lang, page) {
@@ -102,7 +124,7 @@ async function newContext(browser, options) {
     context.on('request', r => {
         const u = new URL(r.url());
         if (!['file:', 'data:', 'blob:'].includes(u.protocol) && u.hostname !== '127.0.0.1') {
-            context.leaving = (context.leaving || []).concat(r.url());
+            leaving.push(`${r.url()} (from ${r.frame().url()})`);
         }
     });
     return context;
@@ -159,7 +181,8 @@ async function checkPages(browser, lang, pages) {
         const facts = await page.evaluate(() => {
             const main = document.querySelector('main');
             const first = main.querySelector('h1 + blockquote');
-            const pres = Array.from(main.querySelectorAll('pre:not(.mermaid)'));
+            const pres = Array.from(main.querySelectorAll('pre:not(.mermaid)'))
+                .filter(p => !p.closest('pre.mermaid'));
             return {
                 h1: (main.querySelector('h1') || {}).textContent || '',
                 timeLine: first ? first.textContent.trim() : null,
@@ -177,6 +200,9 @@ async function checkPages(browser, lang, pages) {
                 && facts.timeTop < 900, `${where}: time and seed line at the top`,
                 `first quote under the title: ${JSON.stringify(facts.timeLine)}`);
         }
+        const blocks = fences(lang, name).filter(l => l !== 'mermaid').length;
+        check(facts.code === blocks, `${where}: code blocks as in the Markdown`,
+            `${blocks} in the Markdown, ${facts.code} on the page`);
         check(facts.copy === facts.code, `${where}: copy buttons`,
             `${facts.code} code blocks, ${facts.copy} with a copy button`);
         const want_prev = i > 0 ? base + lang + '/' + pages[i - 1] : null;
@@ -196,7 +222,6 @@ async function checkPages(browser, lang, pages) {
     check(titles >= pages.length, `${lang}/print.html: every page`,
         `${pages.length} pages, ${titles} titles`);
     check(page.problems.length === 0, `${lang}/print.html: loads cleanly`, page.problems.join('; '));
-    check(!context.leaving, `${lang}: no request leaves 127.0.0.1`, (context.leaving || []).join(', '));
     await context.close();
 }
 
@@ -246,7 +271,8 @@ async function search(page, term) {
     if (!(await page.isVisible('#mdbook-searchbar'))) {
         await page.click('#mdbook-search-toggle');
     }
-    await page.fill('#mdbook-searchbar', '');
+    // Straight from one term to the next: mdBook does not search again for
+    // the term it searched last, even after the box was emptied in between.
     await page.fill('#mdbook-searchbar', term);
     await page.waitForFunction(() => {
         const h = document.getElementById('mdbook-searchresults-header');
@@ -274,6 +300,15 @@ async function checkSearch(browser, lang, shot) {
         if (term === SEARCHES[lang][0][0]) {
             await page.screenshot({path: path.join(shotsDir, shot)});
         }
+    }
+    // A search in the address (a link someone shared) finds the same.
+    {
+        const [term, lesson] = SEARCHES[lang][0];
+        await load(page, base + lang + '/index.html?search=' + encodeURIComponent(term));
+        await page.waitForSelector('#mdbook-searchresults li a', {timeout: TIMEOUT}).catch(() => {});
+        const links = await page.$$eval('#mdbook-searchresults li a', as => as.map(a => a.getAttribute('href')));
+        check(links.some(h => h.split('?')[0].split('/').pop().startsWith(lesson)),
+            `${lang} index.html?search=${term}`, `got ${links.length} results: ${links.slice(0, 3).join(' ')}`);
     }
     // The first result opens its page.
     const [term, lesson] = SEARCHES[lang][0];
@@ -347,7 +382,6 @@ async function checkFile(browser, lang, name) {
     check(links.some(h => h.split('/').pop().startsWith(lesson)), `file:// ${lang} search ${term}`,
         `got ${links.join(' ')}`);
     check(page.problems.length === 0, `file:// ${lang}/${name}: loads cleanly`, page.problems.join('; '));
-    check(!context.leaving, `file:// ${lang}: no request leaves the machine`, (context.leaving || []).join(', '));
     await context.close();
 }
 
@@ -406,6 +440,7 @@ async function main() {
     } finally {
         await browser.close();
     }
+    check(leaving.length === 0, 'no request leaves 127.0.0.1', leaving.slice(0, 5).join('; '));
     console.log(`screenshots: ${fs.readdirSync(shotsDir).map(f => path.join(shotsDir, f)).join(' ')}`);
     if (failures.length) {
         console.log(`\n${failures.length} check(s) failed:`);

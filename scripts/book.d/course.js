@@ -4,13 +4,9 @@
 //    keeps the section: the two pages have the same headings in the same
 //    order (`cargo xtask check` makes sure of it), so the n-th heading of one
 //    is the n-th of the other. lang-map.js lists the ids of both.
-// 2. Search that finds Chinese words in the middle of a sentence. mdBook's
-//    index splits text at spaces only, so a Chinese sentence is one long
-//    "word" (and dropped when longer than 80 bytes), and its query pipeline
-//    trims every non-ASCII character away. We add every Han character and
-//    every pair of neighbouring Han characters to the index as ASCII tokens
-//    (`cjk` + code points), and split queries the same way, so 三次握手 is
-//    looked up as 三次 + 次握 + 握手, all required in one section.
+// 2. For Chinese search (course-search.js makes the index find Chinese
+//    words): a search also when text arrives without a key press, and
+//    teasers that show the words found.
 // 3. The last language read is remembered, for the start page.
 'use strict';
 
@@ -70,7 +66,8 @@
         const theirs = (map[other] || {})[name];
         const base = path_to_root + '../' + other + '/';
         if (!theirs) {
-            return base + 'index.html';
+            // The print view has its twin; a page missing there goes to the start.
+            return base + (name === 'print.html' ? name : 'index.html');
         }
         const h = currentHeading();
         const n = h && mine ? mine.indexOf(h.id) : -1;
@@ -106,114 +103,7 @@
         bar.insertBefore(a, bar.firstChild);
     }
 
-    // --- 2. Chinese search ------------------------------------------------
-
-    if (typeof elasticlunr === 'undefined') {
-        return;
-    }
-    const HAN_RUN = /\p{Script=Han}+/gu;
-    const HAN = /\p{Script=Han}/u;
-    const code = ch => String(ch.codePointAt(0)).padStart(6, '0');
-
-    /** The tokens of one run of Han characters: each character, and each pair
-     * of neighbours. Digits and `x` only, so the English pipeline (trimmer,
-     * stop words, stemmer) leaves them as they are. */
-    function hanTokens(run, withSingles) {
-        const chars = Array.from(run);
-        const out = [];
-        if (withSingles || chars.length === 1) {
-            for (const c of chars) {
-                out.push('cjk' + code(c));
-            }
-        }
-        for (let i = 0; i + 1 < chars.length; i++) {
-            out.push('cjk' + code(chars[i]) + 'x' + code(chars[i + 1]));
-        }
-        return out;
-    }
-
-    /** Splits a token into its Han runs (as hanTokens) and the rest. */
-    function splitToken(token, withSingles, out) {
-        let last = 0;
-        for (const m of token.matchAll(HAN_RUN)) {
-            if (m.index > last) {
-                out.push(token.slice(last, m.index));
-            }
-            out.push(...hanTokens(m[0], withSingles));
-            last = m.index + m[0].length;
-        }
-        if (last < token.length) {
-            out.push(token.slice(last));
-        }
-    }
-
-    // Queries: mdBook's searcher calls elasticlunr.tokenizer on what was typed.
-    const tokenizer = elasticlunr.tokenizer;
-    elasticlunr.tokenizer = Object.assign(function (text) {
-        const out = [];
-        for (const t of tokenizer.apply(this, arguments)) {
-            if (HAN.test(t)) {
-                splitToken(t, false, out);
-            } else {
-                out.push(t);
-            }
-        }
-        return out;
-    }, tokenizer);
-
-    /** Adds the Han tokens of every stored document to the serialised index
-     * `data` (the `index` of searchindex.js), in place. */
-    function addHan(data) {
-        if (!data || data.courseHan) {
-            return;
-        }
-        data.courseHan = true;
-        const docs = data.documentStore.docs;
-        const info = data.documentStore.docInfo;
-        for (const ref of Object.keys(docs)) {
-            for (const field of data.fields) {
-                const text = docs[ref] && docs[ref][field];
-                const root = data.index[field] && data.index[field].root;
-                if (typeof text !== 'string' || !root || !HAN.test(text)) {
-                    continue;
-                }
-                const counts = new Map();
-                for (const m of text.matchAll(HAN_RUN)) {
-                    for (const t of hanTokens(m[0], true)) {
-                        counts.set(t, (counts.get(t) || 0) + 1);
-                    }
-                }
-                // The same trie of characters elasticlunr builds, the same
-                // term frequency (the square root of the count).
-                for (const [token, count] of counts) {
-                    let node = root;
-                    for (const ch of token) {
-                        node = node[ch] || (node[ch] = {docs: {}, df: 0});
-                    }
-                    if (!(ref in node.docs)) {
-                        node.df += 1;
-                    }
-                    node.docs[ref] = {tf: Math.sqrt(count)};
-                }
-                if (info[ref]) {
-                    info[ref][field] = (info[ref][field] || 0) + counts.size;
-                }
-            }
-        }
-    }
-
-    // mdBook loads the index when the search bar first opens, through
-    // elasticlunr.Index.load; the loaded index shares its objects with the
-    // serialised one, so adding to either works. If it was loaded already
-    // (a page opened with ?search=...), add to what is there.
-    const load = elasticlunr.Index.load;
-    elasticlunr.Index.load = function (data) {
-        addHan(data);
-        return load.apply(this, arguments);
-    };
-    if (window.search && window.search.index) {
-        addHan(window.search.index);
-    }
+    // --- 2. Chinese search: the search box (course-search.js does the index)
 
     // mdBook searches on keyup. Text that arrives without a key (pasted with
     // the mouse, chosen from an input method's list) searches too.
@@ -231,6 +121,7 @@
     // mdBook's teaser is the run of words with the most matches; Chinese has
     // no spaces between words, so for a Chinese query it is the start of the
     // section. Show the text around the first match instead.
+    const HAN_RUN = /\p{Script=Han}+/gu;
     const escapeHTML = s => s.replace(/[&<>"']/g, c => '&#' + c.charCodeAt(0) + ';');
     let refs = null;
     function hanTeasers() {
@@ -272,4 +163,5 @@
         }
     }
     new MutationObserver(hanTeasers).observe(results, {childList: true});
+    hanTeasers();
 })();
