@@ -34,6 +34,9 @@ const LISTENER: Token = Token(0);
 /// pile up is not reading, and is cut off.
 const OUTBOX_BYTES: usize = 256 * 1024;
 
+/// An empty output buffer keeps at most this much memory between bursts.
+const KEEP_OUTBOX: usize = 4 * 1024;
+
 /// The one read buffer, shared by every connection: a read fills it, the
 /// loop takes the lines out, and it is free for the next connection.
 const READ_BUF: usize = 64 * 1024;
@@ -768,6 +771,12 @@ impl Client {
     /// gone, what waits now is owed by a new one.
     fn wrote(&mut self, n: usize, write_timeout: Duration) {
         self.out.drain(..n);
+        if self.out.is_empty() && self.out.capacity() > KEEP_OUTBOX {
+            // A burst (the list of 1,000 members a newcomer is shown) grew
+            // the buffer; an empty one need not keep that memory until the
+            // next burst, times every member.
+            self.out = Vec::new();
+        }
         self.written += n as u64;
         let now = Instant::now();
         self.last_progress = now;
