@@ -344,10 +344,24 @@ pub const MAX_SECONDS: u64 = 3600;
 /// [--nick-timeout SECS] [--write-timeout SECS] [--encoding NAME]`, with
 /// `help` for `--help`.
 pub fn parse_args(help: &'static str) -> Result<Options, UsageError> {
-    parse(Args::from_env(help))
+    parse_args_with(help, |_, _| Ok(false))
 }
 
-fn parse(mut args: Args) -> Result<Options, UsageError> {
+/// [`parse_args`] for a server with options of its own: `extra` is given
+/// the name of every long option the room does not know (`runtime` for
+/// `--runtime`) with the arguments, to read its value; it returns false for
+/// an option it does not know either.
+pub fn parse_args_with(
+    help: &'static str,
+    extra: impl FnMut(&str, &mut Args) -> Result<bool, UsageError>,
+) -> Result<Options, UsageError> {
+    parse(Args::from_env(help), extra)
+}
+
+fn parse(
+    mut args: Args,
+    mut extra: impl FnMut(&str, &mut Args) -> Result<bool, UsageError>,
+) -> Result<Options, UsageError> {
     let mut addr = None;
     let mut settings = Settings {
         max_clients: 1000,
@@ -383,6 +397,12 @@ fn parse(mut args: Args) -> Result<Options, UsageError> {
             Arg::Value(value) if addr.is_none() => {
                 addr = Some(crate::cli::parse_addr(value)?);
             }
+            Arg::Long(name) => {
+                let name = name.to_string();
+                if !extra(&name, &mut args)? {
+                    return Err(Arg::Long(&name).unexpected().into());
+                }
+            }
             other => return Err(other.unexpected().into()),
         }
     }
@@ -407,7 +427,7 @@ fn seconds(raw: &str, name: &str) -> Result<Duration, UsageError> {
                 raw.to_string()
             };
             UsageError(format!(
-                "invalid value {shown:?} for {name}: expected a number of seconds, \
+                "invalid value {shown:?} for {name}: expected seconds, \
                  more than 0 and at most {MAX_SECONDS}"
             ))
         })
@@ -535,7 +555,25 @@ mod tests {
     }
 
     fn args(list: &[&str]) -> Result<Options, UsageError> {
-        parse(Args::from_args("help", list.iter().copied()))
+        parse(Args::from_args("help", list.iter().copied()), |_, _| {
+            Ok(false)
+        })
+    }
+
+    #[test]
+    fn a_server_may_add_options_of_its_own() {
+        let mut runtime = None;
+        let list = ["--runtime", "multi-thread", "--max-clients", "2", "--frob"];
+        let result = parse(Args::from_args("help", list), |name, args| {
+            if name != "runtime" {
+                return Ok(false);
+            }
+            runtime = Some(args.value::<String>("--runtime")?);
+            Ok(true)
+        });
+        let err = result.err().expect("--frob is nobody's option").0;
+        assert!(err.contains("--frob"), "{err}");
+        assert_eq!(runtime.as_deref(), Some("multi-thread"));
     }
 
     #[test]
