@@ -1,5 +1,6 @@
-//! The parts of http-server that never touch a socket, so that they can be
-//! tested on bytes and strings alone:
+//! http-server's library: [`serve`], what a connection's thread does, and
+//! the parts that never touch a socket, so that they can be tested on bytes
+//! and strings alone:
 //!
 //! - [`head`]: where a request head ends, and what it says.
 //! - [`target`]: from a request target to safe, decoded path segments.
@@ -8,6 +9,7 @@
 //!   a folder.
 
 pub mod head;
+pub mod serve;
 pub mod target;
 
 use std::fmt;
@@ -40,6 +42,7 @@ impl fmt::Display for Refusal {
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        204 => "No Content",
         206 => "Partial Content",
         301 => "Moved Permanently",
         304 => "Not Modified",

@@ -70,11 +70,17 @@ fn big() -> Vec<u8> {
 }
 
 fn start(dir: &Path, extra: &[&str]) -> Server {
+    start_program(EXE, dir, extra)
+}
+
+/// [`start`] for another program that takes http-server's arguments: an
+/// exercise's answer.
+fn start_program(exe: &str, dir: &Path, extra: &[&str]) -> Server {
     let site = dir.join("site");
     let site = site.to_str().expect("utf-8 path");
     let mut args = vec!["127.0.0.1:0", "--dir", site];
     args.extend_from_slice(extra);
-    Server::start_with(EXE, &args)
+    Server::start_with(exe, &args)
 }
 
 /// A response as a client reads it.
@@ -99,7 +105,7 @@ impl Reply {
 }
 
 /// Reads one response from `stream`: the head, then as many body bytes as
-/// its Content-Length says (none for a HEAD or a 304).
+/// its Content-Length says (none for a HEAD, a 204 or a 304).
 fn read_reply(stream: &mut TcpStream, head_only: bool) -> Reply {
     let mut got = Vec::new();
     let mut byte = [0; 1];
@@ -129,11 +135,15 @@ fn read_reply(stream: &mut TcpStream, head_only: bool) -> Reply {
     let length: usize = match reply.header("content-length") {
         Some(length) => length.parse().expect("a number"),
         None => {
-            assert_eq!(reply.status, 304, "no Content-Length: {}", reply.head);
+            assert!(
+                matches!(reply.status, 204 | 304),
+                "no Content-Length: {}",
+                reply.head
+            );
             0
         }
     };
-    if !head_only && reply.status != 304 {
+    if !head_only && !matches!(reply.status, 204 | 304) {
         reply.body = vec![0; length];
         stream.read_exact(&mut reply.body).unwrap_or_else(|err| {
             panic!("body of {length} bytes: {err}; {}", reply.head)
@@ -841,6 +851,148 @@ fn answer_10_1_lists_folders_first_then_names_without_case() {
     };
     let order = ["Cdir/", "zdir/", "a.txt", "B.txt", "c.txt"].map(at);
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", done.stdout);
+}
+
+#[test]
+fn answer_10_2_cors_lets_any_origin_read_and_answers_the_preflight() {
+    let exe = testkit::example("answer-10-2");
+    testkit::assert_help(&exe);
+    testkit::assert_bad_args(&exe, &["--frobnicate"], "--frobnicate");
+    let dir = scratch("answer-10-2");
+    let origin = "Origin: http://127.0.0.1:8001\r\n";
+    let preflight = "Origin: http://127.0.0.1:8001\r\n\
+                     Access-Control-Request-Method: GET\r\n\
+                     Access-Control-Request-Headers: range\r\n";
+
+    // Without --cors it is http-server: no permission, OPTIONS unknown.
+    let plain = start_program(&exe, &dir, &[]);
+    let reply = request(plain.addr, "GET", "/a.txt", origin);
+    assert_eq!(reply.status, 200, "{}", reply.head);
+    assert_eq!(reply.header("access-control-allow-origin"), None);
+    assert_eq!(
+        request(plain.addr, "OPTIONS", "/a.txt", preflight).status,
+        501
+    );
+
+    let cors = start_program(&exe, &dir, &["--cors"]);
+    for (target, status) in [("/a.txt", 200), ("/missing.txt", 404), ("/docs", 301)] {
+        let reply = request(cors.addr, "GET", target, origin);
+        assert_eq!(reply.status, status, "{target}: {}", reply.head);
+        assert_eq!(
+            reply.header("access-control-allow-origin"),
+            Some("*"),
+            "{target}: {}",
+            reply.head
+        );
+    }
+    assert_eq!(get(cors.addr, "/a.txt").text(), "hello from a file\n");
+    // The preflight: 204, no body, and the connection goes on (raw sends
+    // a second request after it and checks its answer).
+    let reply = request(cors.addr, "OPTIONS", "/a.txt", preflight);
+    assert_eq!(reply.status, 204, "{}", reply.head);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        reply.header("access-control-allow-methods"),
+        Some("GET, HEAD")
+    );
+    assert_eq!(reply.header("access-control-allow-headers"), Some("Range"));
+    assert_eq!(reply.header("content-length"), None, "{}", reply.head);
+    cors.process.wait_for_stdout("OPTIONS /a.txt 204 0 ");
+}
+
+#[test]
+fn answer_10_3_gzips_text_for_clients_that_accept_it() {
+    use flate2::read::GzDecoder;
+
+    let exe = testkit::example("answer-10-3");
+    testkit::assert_help(&exe);
+    let dir = scratch("answer-10-3");
+    // Text that compresses well, as a page of the course does.
+    let page: String = (0..400)
+        .map(|i| format!("<p>line {i} of a page that says much the same</p>\n"))
+        .collect();
+    fs::write(dir.join("site/long.html"), &page).expect("write");
+    let server = start_program(&exe, &dir, &[]);
+    let gzip = "Accept-Encoding: gzip, deflate, br, zstd\r\n";
+
+    // Asked for gzip: compressed, said so, and its length is the
+    // compressed one (raw checks the framing with a second request).
+    let reply = request(server.addr, "GET", "/long.html", gzip);
+    assert_eq!(reply.status, 200, "{}", reply.head);
+    assert_eq!(
+        reply.header("content-encoding"),
+        Some("gzip"),
+        "{}",
+        reply.head
+    );
+    assert_eq!(
+        reply.header("vary"),
+        Some("Accept-Encoding"),
+        "{}",
+        reply.head
+    );
+    assert_eq!(
+        reply.header("content-length"),
+        Some(reply.body.len().to_string().as_str())
+    );
+    assert!(
+        reply.body.len() < page.len() / 4,
+        "{} bytes",
+        reply.body.len()
+    );
+    let mut decoded = Vec::new();
+    GzDecoder::new(&reply.body[..])
+        .read_to_end(&mut decoded)
+        .expect("a valid gzip stream");
+    assert_eq!(decoded, page.as_bytes());
+    server
+        .process
+        .wait_for_stdout(&format!("GET /long.html 200 {} ", reply.body.len()));
+
+    // HEAD: the same head, no body.
+    let head = request(server.addr, "HEAD", "/long.html", gzip);
+    assert_eq!(
+        head.header("content-length"),
+        reply.header("content-length")
+    );
+    assert_eq!(head.header("content-encoding"), Some("gzip"));
+
+    // Not asked, or refused with q=0: the file as it is, still with Vary.
+    for headers in [
+        "",
+        "Accept-Encoding: identity\r\n",
+        "Accept-Encoding: gzip;q=0\r\n",
+    ] {
+        let reply = request(server.addr, "GET", "/long.html", headers);
+        assert_eq!(reply.status, 200, "{headers:?}");
+        assert_eq!(reply.header("content-encoding"), None, "{headers:?}");
+        assert_eq!(reply.header("vary"), Some("Accept-Encoding"), "{headers:?}");
+        assert_eq!(
+            reply.header("content-length"),
+            Some(page.len().to_string().as_str())
+        );
+        assert_eq!(reply.body, page.as_bytes(), "{headers:?}");
+    }
+
+    // A range is of the file as it is, gzip or not.
+    let range = request(
+        server.addr,
+        "GET",
+        "/long.html",
+        &format!("{gzip}Range: bytes=0-8\r\n"),
+    );
+    assert_eq!(range.status, 206, "{}", range.head);
+    assert_eq!(range.header("content-encoding"), None);
+    assert_eq!(range.text(), "<p>line 0");
+
+    // Not text: never compressed, and no Vary.
+    for name in ["pic.png", "big.bin"] {
+        let reply = request(server.addr, "GET", &format!("/{name}"), gzip);
+        assert_eq!(reply.header("content-encoding"), None, "{name}");
+        assert_eq!(reply.header("vary"), None, "{name}");
+        let bytes = fs::read(dir.join("site").join(name)).expect("read");
+        assert!(reply.body == bytes, "{name} changed on the way");
+    }
 }
 
 /// A browser's request, for the mutation test.
