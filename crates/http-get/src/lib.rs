@@ -1,13 +1,18 @@
 //! The two halves of http-get that never touch a socket, so that they can be
 //! tested (and fuzzed) on bytes alone:
 //!
-//! - [`Url`]: what `http://host:port/path?query` names.
+//! - [`Url`]: what `http://host:port/path?query` (or `https://`) names.
 //! - [`ResponseReader`]: reads an HTTP/1.1 response (RFC 9112) from bytes
 //!   fed to it in pieces of any size, and hands back the head and the body
 //!   as they complete. It keeps at most one response head (64 KiB by
 //!   default) in memory; the body passes straight through.
+//! - [`tls`] (lesson 11): the trust, the checks and the words for what
+//!   fails, and [`x509`]: just enough of a certificate to show it.
 
 use std::fmt;
+
+pub mod tls;
+pub mod x509;
 
 /// What went wrong reading a URL or a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +31,34 @@ fn error<T>(message: impl Into<String>) -> Result<T, HttpError> {
 }
 
 // ANCHOR: url
-/// An `http://` URL, split into what a request needs.
+/// `http` (lesson 09) or `https`: HTTP inside TLS (lesson 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    /// The port a URL means when it names none: 80 for http, 443 for https.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// An `http://` or `https://` URL, split into what a request needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
+    pub scheme: Scheme,
     /// The host as written, without brackets for IPv6: `example.com`, `::1`.
     pub host: String,
     pub port: u16,
@@ -37,16 +67,16 @@ pub struct Url {
 }
 
 impl Url {
-    /// Parses `http://host[:port][/path][?query]`. A fragment (`#...`) is
-    /// dropped: it never goes to the server.
+    /// Parses `http://host[:port][/path][?query]`, or the same with
+    /// `https://`. A fragment (`#...`) is dropped: it never goes to the server.
     pub fn parse(text: &str) -> Result<Url, HttpError> {
-        let Some(rest) = strip_prefix_ignore_case(text, "http://") else {
-            if strip_prefix_ignore_case(text, "https://").is_some() {
-                return error(
-                    "https:// needs TLS, which this lesson does not cover: use an http:// URL",
-                );
-            }
-            return error(format!("{text:?} is not an http:// URL"));
+        let (scheme, rest) = if let Some(rest) = strip_prefix_ignore_case(text, "http://")
+        {
+            (Scheme::Http, rest)
+        } else if let Some(rest) = strip_prefix_ignore_case(text, "https://") {
+            (Scheme::Https, rest)
+        } else {
+            return error(format!("{text:?} is not an http:// or https:// URL"));
         };
         let rest = rest.split('#').next().unwrap_or_default();
         let (authority, target) = match rest.find(['/', '?']) {
@@ -61,22 +91,27 @@ impl Url {
         if authority.contains('@') {
             return error("user names and passwords in URLs are not supported");
         }
-        let (host, port) = split_host_port(authority)?;
+        let (host, port) = split_host_port(authority, scheme.default_port())?;
         if target.contains(|c: char| c.is_whitespace() || c.is_control()) {
             return error("the path contains a space or a control character");
         }
-        Ok(Url { host, port, target })
+        Ok(Url {
+            scheme,
+            host,
+            port,
+            target,
+        })
     }
 
-    /// The value of the Host header: the port only when it isn't 80, an IPv6
-    /// address in brackets.
+    /// The value of the Host header: the port only when it isn't the
+    /// scheme's own (80 or 443), an IPv6 address in brackets.
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        if self.port == 80 {
+        if self.port == self.scheme.default_port() {
             host
         } else {
             format!("{host}:{}", self.port)
@@ -84,8 +119,8 @@ impl Url {
     }
 }
 
-/// Splits `host[:port]` or `[v6][:port]`; the port is 80 when absent.
-fn split_host_port(authority: &str) -> Result<(String, u16), HttpError> {
+/// Splits `host[:port]` or `[v6][:port]`; the port is `default` when absent.
+fn split_host_port(authority: &str, default: u16) -> Result<(String, u16), HttpError> {
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let Some((host, after)) = rest.split_once(']') else {
             return error("an IPv6 address must end with ']'");
@@ -115,7 +150,7 @@ fn split_host_port(authority: &str) -> Result<(String, u16), HttpError> {
     }
     let port = match port {
         // "http://host:/" has an empty port, which means the default.
-        None | Some("") => 80,
+        None | Some("") => default,
         Some(port) => port.parse().map_err(|_| {
             HttpError(format!("{port:?} is not a port number (0 to 65535)"))
         })?,
@@ -134,17 +169,19 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
 impl Url {
     /// The URL that a `Location` header points to, from this one: RFC 3986
     /// §5.2.2, "transform references", for a base that is always an
-    /// `http://` URL with a path.
+    /// `http://` or `https://` URL with a path.
     pub fn join(&self, reference: &str) -> Result<Url, HttpError> {
         // The fragment never goes to a server (§5.2.2 would keep it).
         let reference = reference.split('#').next().unwrap_or_default();
-        // "http://other/x": a URL of its own; `parse` removes its dot segments.
+        // "https://other/x": a URL of its own (http and https may point to
+        // each other); `parse` removes its dot segments.
         if has_scheme(reference) {
             return Url::parse(reference);
         }
         // "//other/x": another host, with our scheme.
+        let scheme = self.scheme.as_str();
         if let Some(rest) = reference.strip_prefix("//") {
-            return Url::parse(&format!("http://{rest}"));
+            return Url::parse(&format!("{scheme}://{rest}"));
         }
         let (base_path, base_query) = split_query(&self.target);
         let (path, query) = split_query(reference);
@@ -160,7 +197,7 @@ impl Url {
             // "../y", "./y", "y": from the base path's directory.
             format!("{}{query}", remove_dot_segments(&merge(base_path, path)))
         };
-        Url::parse(&format!("http://{}{}", self.host_header(), target))
+        Url::parse(&format!("{scheme}://{}{}", self.host_header(), target))
     }
 }
 
@@ -364,6 +401,18 @@ impl ResponseReader {
     /// Whether the whole response has been read.
     pub fn is_done(&self) -> bool {
         self.state == State::Done
+    }
+
+    /// How many body bytes have been passed on so far.
+    pub fn body_bytes(&self) -> u64 {
+        self.body_seen
+    }
+
+    /// Whether the body is being read and only the end of the connection
+    /// can end it (no Content-Length, not chunked). Over TLS that end must
+    /// be a `close_notify`, or nothing shows the body is whole (lesson 11).
+    pub fn runs_until_close(&self) -> bool {
+        self.state == State::Body(Body::UntilClose)
     }
 
     /// Takes the bytes of one read and returns what they complete. Bytes
@@ -697,6 +746,14 @@ fn check_status_line_start(line: &[u8], input: &[u8]) -> Result<(), HttpError> {
     let start = first(5);
     if start == b"\r" || b"HTTP/".starts_with(&start) {
         return Ok(());
+    }
+    // 0x15 is a TLS alert, 0x16 a TLS handshake record: an https server
+    // that received plain HTTP (the seed's mistake, the other way round).
+    if matches!(start.first(), Some(0x15 | 0x16)) {
+        return error(
+            "the server answered in TLS, not in plain HTTP: it is an https server, \
+             so use an https:// URL",
+        );
     }
     error(format!(
         "the server did not answer with a status line such as \"HTTP/1.1 200 OK\": it \

@@ -3,25 +3,41 @@
 //! whose end is found by `Transfer-Encoding: chunked`, `Content-Length`, or
 //! the server closing the connection.
 //!
+//! Lesson 11: https. The same request on the same TcpStream, wrapped in TLS
+//! (rustls): a handshake, the server's certificate checked against the CAs
+//! this machine trusts, then the same bytes, encrypted.
+//!
 //! From seed 001 §5, which writes `GET / HTTP/1.1` on a raw socket and reads
-//! until the end. This one streams: the body goes to stdout as it arrives,
-//! so memory stays flat whatever its size. Try it on a local server:
+//! until the end (and sends it in clear to port 80 for an https:// URL).
+//! This one streams: the body goes to stdout as it arrives, so memory stays
+//! flat whatever its size. Try it on a local server:
 //!
 //! ```text
 //! python3 -m http.server 8000 --bind 127.0.0.1
 //! cargo run -p http-get -- http://127.0.0.1:8000/
 //! cargo run -p http-get -- -v http://127.0.0.1:8000/ > /dev/null
 //! ```
+//!
+//! and for https, a test server with a CA of its own (lesson 11):
+//!
+//! ```text
+//! cargo run -p http-get --example https-server -- --dir /tmp/tls
+//! cargo run -p http-get -- -v --cacert /tmp/tls/ca.pem https://localhost:8443/
+//! ```
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use course::cli::{Arg, Args};
 use course::UsageError;
-use http_get::{Event, Head, Limits, ResponseReader, Url};
+use http_get::tls::{self, Problem, Trust};
+use http_get::{Event, Head, Limits, ResponseReader, Scheme, Url};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
 
 /// The most redirects `-L` follows.
 const MAX_REDIRECTS: usize = 5;
@@ -32,16 +48,21 @@ const MAX_REDIRECTS: usize = 5;
 const BUF_SIZE: usize = 256 * 1024;
 
 const HELP: &str = "\
-http-get: fetch an http:// URL with a hand-written HTTP/1.1 request (lesson 09)
+http-get: fetch an http:// or https:// URL with a hand-written HTTP/1.1
+request (lessons 09 and 11)
 
 Usage: http-get [OPTIONS] URL
 
-Prints the body to stdout, as curl does.
+Prints the body to stdout, as curl does. For https, the server's certificate
+must chain up to a CA this machine trusts (its system store, as curl's).
+Unlike curl, a body that ends with the connection must end with TLS
+close_notify, or http-get refuses it as possibly cut short.
 
 Options:
   -i, --include              also print every head received (status line and
                              headers), interim ones and redirects' too
-  -v, --verbose              print each request sent and each head received on stderr
+  -v, --verbose              print each request sent and each head received on stderr,
+                             and for https the TLS version, cipher suite and certificate
   -f, --fail                 exit 1 on a status of 400 or more, printing no body
   -L, --location             follow redirects (at most 5)
   -m, --max-time SECS        the longest the whole transfer may take, from the first
@@ -51,11 +72,16 @@ Options:
       --timeout SECS         the longest any one read may wait for a byte [default: 30];
                              a server that sends a byte now and then is never caught
                              by it: use --max-time for that
+      --cacert FILE          trust the CA certificates in FILE (PEM) instead of the
+                             system's
+  -k, --insecure             do not check the server's certificate (a warning each
+                             time: anyone on the path could be answering)
   -h, --help                 print this help
 
 Example:
   http-get http://127.0.0.1:8000/
   http-get -i -L 'http://[::1]:8000/docs?page=2'
+  http-get -v --cacert ca.pem https://localhost:8443/
 ";
 
 /// What the command line asked for.
@@ -65,6 +91,7 @@ struct Options {
     verbose: bool,
     fail: bool,
     follow: bool,
+    trust: Trust,
     connect_timeout: Duration,
     timeout: Duration,
     max_time: Option<Duration>,
@@ -101,7 +128,18 @@ fn check(deadline: Option<Deadline>) -> anyhow::Result<()> {
 // ANCHOR_END: deadline
 
 fn main() -> ExitCode {
-    course::main(run)
+    // A TLS problem has a hint of its own (course's hints go by I/O error
+    // kinds): it follows the error line.
+    let mut hint = None;
+    let code = course::main(|| {
+        run().inspect_err(|err| {
+            hint = err.downcast_ref::<Problem>().map(|p| p.hint.clone())
+        })
+    });
+    if let Some(hint) = hint {
+        eprintln!("http-get: hint: {hint}");
+    }
+    code
 }
 
 fn run() -> anyhow::Result<()> {
@@ -145,7 +183,18 @@ fn get(
     deadline: Option<Deadline>,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
-    let mut stream = connect(url, options.connect_timeout, deadline)?;
+    let tcp = connect(url, options.connect_timeout, deadline)?;
+    // ANCHOR: wrap
+    // https: the same TcpStream, wrapped. Everything below reads and writes
+    // `stream` the same way; for https, rustls encrypts on the way out and
+    // decrypts on the way in.
+    let mut stream = match url.scheme {
+        Scheme::Http => Connection::Plain(tcp),
+        Scheme::Https => {
+            Connection::Tls(Box::new(handshake(tcp, url, options, deadline)?))
+        }
+    };
+    // ANCHOR_END: wrap
 
     // The whole request is text, each line ended by CRLF, then an empty line.
     // Connection: close asks the server to close after this one response.
@@ -166,6 +215,7 @@ fn get(
     }
     stream
         .write_all(request.as_bytes())
+        .and_then(|()| stream.flush())
         .context("cannot send the request")?;
 
     let mut reader = ResponseReader::new(Limits::default());
@@ -173,10 +223,23 @@ fn get(
     loop {
         // Each read waits at most --timeout, and never past --max-time.
         let wait = within(deadline, options.timeout)?;
-        stream.set_read_timeout(Some(wait))?;
+        stream.tcp().set_read_timeout(Some(wait))?;
         let n = match stream.read(&mut buf) {
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            // ANCHOR: close_notify
+            // TLS only: the TCP connection ended without close_notify, the
+            // TLS message that says "I am done". A body framed by a length,
+            // or chunked, shows by itself whether it is whole (`finish`
+            // says what is missing); one that only the end delimits does
+            // not, and a cut made by anyone on the path looks the same.
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+                if reader.runs_until_close() {
+                    return Err(tls::truncated(reader.body_bytes()).into());
+                }
+                0
+            }
+            // ANCHOR_END: close_notify
             // A wait cut short by --max-time: `within` says so.
             Err(err) if is_timeout(&err) && wait < options.timeout => {
                 check(deadline)?;
@@ -223,6 +286,172 @@ fn get(
     }
 }
 // ANCHOR_END: get
+
+// ANCHOR: connection
+/// The connection a request goes over: lesson 09's TcpStream, or the same
+/// TcpStream inside TLS. Both read and write bytes; `get` needs no more.
+enum Connection {
+    Plain(TcpStream),
+    /// rustls's `StreamOwned`: the TLS state (`ClientConnection`) and the
+    /// socket, as one stream. A write encrypts and sends; a read receives
+    /// and decrypts.
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Connection {
+    /// The socket underneath, for its timeouts.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Connection::Plain(tcp) => tcp,
+            Connection::Tls(tls) => tls.get_ref(),
+        }
+    }
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Connection::Plain(tcp) => tcp.read(buf),
+            Connection::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Connection::Plain(tcp) => tcp.write(buf),
+            Connection::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Connection::Plain(tcp) => tcp.flush(),
+            Connection::Tls(tls) => tls.flush(),
+        }
+    }
+}
+// ANCHOR_END: connection
+
+// ANCHOR: handshake
+/// Runs the TLS handshake on `tcp` and returns the TLS stream: rustls
+/// sends a ClientHello naming the host (SNI), the server answers with its
+/// certificate, rustls checks it, and both sides agree on keys.
+fn handshake(
+    tcp: TcpStream,
+    url: &Url,
+    options: &Options,
+    deadline: Option<Deadline>,
+) -> anyhow::Result<StreamOwned<ClientConnection, TcpStream>> {
+    if options.trust == Trust::Insecure {
+        eprintln!(
+            "http-get: warning: -k: the certificate of {} is not checked; anyone on \
+             the path could be answering",
+            url.host
+        );
+    }
+    let (config, verifier) = tls::client_config(&options.trust)?;
+    // The name the certificate must be for, sent in clear as SNI so that a
+    // server with many sites knows which certificate to show. (An IP address
+    // is checked too, but never sent as SNI.)
+    let name = ServerName::try_from(url.host.clone())
+        .with_context(|| format!("{:?} is not a host name TLS can check", url.host))?;
+    if options.verbose {
+        let sni = match &name {
+            ServerName::IpAddress(_) => "none (an IP address)".to_string(),
+            _ => name.to_str().into_owned(),
+        };
+        eprintln!(
+            "* TLS handshake with {}: SNI {sni}, ALPN offered http/1.1",
+            url.host
+        );
+    }
+    let mut tls = ClientConnection::new(Arc::clone(&config), name)?;
+    let mut tcp = tcp;
+    // The handshake's messages go back and forth until both sides are done:
+    // each wait bounded by --timeout, as every read of the response is.
+    while tls.is_handshaking() {
+        tcp.set_read_timeout(Some(within(deadline, options.timeout)?))?;
+        if let Err(err) = tls.complete_io(&mut tcp) {
+            check(deadline)?;
+            // A certificate or protocol failure comes as an io::Error that
+            // holds rustls's own error: say it in a beginner's words.
+            let rustls_err = err
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>());
+            return Err(match rustls_err {
+                Some(why) => {
+                    let cert = verifier.seen();
+                    tls::explain(why, &url.host, cert.as_ref(), &options.trust).into()
+                }
+                None if is_timeout(&err) => anyhow::anyhow!(
+                    "the TLS handshake with {} got no answer for {:?}",
+                    url.host,
+                    options.timeout
+                ),
+                None => anyhow::Error::new(err)
+                    .context(format!("the TLS handshake with {} failed", url.host)),
+            });
+        }
+    }
+    if options.verbose {
+        show_tls(&tls, &verifier, url, options);
+    }
+    Ok(StreamOwned::new(tls, tcp))
+}
+// ANCHOR_END: handshake
+
+// ANCHOR: show_tls
+/// `-v` for TLS, in curl's words: what was agreed, and the certificate.
+fn show_tls(
+    tls: &ClientConnection,
+    verifier: &tls::Verifier,
+    url: &Url,
+    options: &Options,
+) {
+    let version = match tls.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+        other => format!("{other:?}"),
+    };
+    let suite = tls
+        .negotiated_cipher_suite()
+        .map_or("?".into(), |s| format!("{:?}", s.suite()));
+    eprintln!("* SSL connection using {version} / {suite}");
+    let alpn = tls.alpn_protocol().map(String::from_utf8_lossy);
+    eprintln!(
+        "* ALPN: server accepted {}",
+        alpn.as_deref().unwrap_or("nothing")
+    );
+    if let Some(cert) = verifier.seen() {
+        eprintln!("* Server certificate:");
+        eprintln!("*  subject: {}", cert.subject);
+        eprintln!("*  start date: {}", cert.not_before);
+        eprintln!("*  expire date: {}", cert.not_after);
+        eprintln!("*  subjectAltName: {}", cert.names.join(", "));
+        eprintln!("*  issuer: {}", cert.issuer);
+    }
+    match options.trust {
+        Trust::Insecure => {
+            eprintln!("*  SSL certificate verify result: not checked (-k)")
+        }
+        _ => eprintln!(
+            "*  SSL certificate verify ok: {} trusts it for {}",
+            trust_name(&options.trust),
+            url.host
+        ),
+    }
+}
+// ANCHOR_END: show_tls
+
+/// Where the trusted CAs came from, for `-v`.
+fn trust_name(trust: &Trust) -> String {
+    match trust {
+        Trust::CaFile(path) => format!("--cacert {}", path.display()),
+        _ => "the system's CA store".into(),
+    }
+}
 
 /// Shows the head as asked, and decides about redirects: `Some` ends this
 /// request.
@@ -326,8 +555,10 @@ fn is_timeout(err: &io::Error) -> bool {
 fn parse_args() -> Result<Options, UsageError> {
     let mut args = Args::from_env(HELP);
     let mut url = None;
+    let mut insecure = false;
     let mut options = Options {
         url: Url {
+            scheme: Scheme::Http,
             host: String::new(),
             port: 80,
             target: "/".into(),
@@ -336,6 +567,7 @@ fn parse_args() -> Result<Options, UsageError> {
         verbose: false,
         fail: false,
         follow: false,
+        trust: Trust::System,
         connect_timeout: Duration::from_secs(10),
         timeout: Duration::from_secs(30),
         max_time: None,
@@ -346,6 +578,9 @@ fn parse_args() -> Result<Options, UsageError> {
             Arg::Short('v') | Arg::Long("verbose") => options.verbose = true,
             Arg::Short('f') | Arg::Long("fail") => options.fail = true,
             Arg::Short('L') | Arg::Long("location") => options.follow = true,
+            // -k wins over --cacert, whatever their order, as in curl.
+            Arg::Short('k') | Arg::Long("insecure") => insecure = true,
+            Arg::Long("cacert") => options.trust = Trust::CaFile(args.value("--cacert")?),
             Arg::Long("connect-timeout") => {
                 options.connect_timeout =
                     seconds(args.value("--connect-timeout")?, "--connect-timeout")?;
@@ -368,6 +603,9 @@ fn parse_args() -> Result<Options, UsageError> {
         }
     }
     options.url = url.ok_or_else(|| UsageError("no URL given".into()))?;
+    if insecure {
+        options.trust = Trust::Insecure;
+    }
     Ok(options)
 }
 
