@@ -200,19 +200,12 @@ fn certificates(
     let mut leaf = CertificateParams::new(names.clone())?;
     leaf.distinguished_name
         .push(DnType::CommonName, names[0].as_str());
+    // Validity dates: noon (UTC) on the first of January of a year.
+    let noon = |year| rcgen::date_time_ymd(year, 1, 1).replace_hour(12);
     (leaf.not_before, leaf.not_after) = match options.kind {
-        Kind::Expired => (
-            rcgen::date_time_ymd(2000, 1, 1),
-            rcgen::date_time_ymd(2001, 1, 1),
-        ),
-        Kind::NotYetValid => (
-            rcgen::date_time_ymd(2090, 1, 1),
-            rcgen::date_time_ymd(2091, 1, 1),
-        ),
-        _ => (
-            rcgen::date_time_ymd(2020, 1, 1),
-            rcgen::date_time_ymd(2100, 1, 1),
-        ),
+        Kind::Expired => (noon(2000)?, noon(2001)?),
+        Kind::NotYetValid => (noon(2090)?, noon(2091)?),
+        _ => (noon(2020)?, noon(2100)?),
     };
     let key = KeyPair::generate()?;
     let issuer = Issuer::new(ca, ca_key);

@@ -728,8 +728,8 @@ fn https_with_cacert_and_what_verbose_shows() {
         "* SSL connection using TLSv1.3 / TLS13_",
         "* ALPN: server accepted http/1.1\n",
         "*  subject: CN=localhost\n",
-        "*  start date: 2020-01-01 00:00:00 UTC\n",
-        "*  expire date: 2100-01-01 00:00:00 UTC\n",
+        "*  start date: 2020-01-01 12:00:00 UTC\n",
+        "*  expire date: 2100-01-01 12:00:00 UTC\n",
         "*  subjectAltName: localhost, 127.0.0.1\n",
         "*  issuer: CN=socket course test CA, O=socket course\n",
         "*  SSL certificate verify ok",
@@ -783,8 +783,8 @@ fn certificate_problems_exit_1_with_the_cause_and_a_hint() {
     for (kind, message, hint) in [
         (
             "expired",
-            "localhost's certificate has expired (valid from 2000-01-01 00:00:00 UTC \
-             until 2001-01-01 00:00:00 UTC)",
+            "localhost's certificate has expired (valid from 2000-01-01 12:00:00 UTC \
+             until 2001-01-01 12:00:00 UTC)",
             "check this machine's clock",
         ),
         (
