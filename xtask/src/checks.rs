@@ -911,11 +911,6 @@ pub fn check_script(
 /// they are examples in crates/chat-server and crates/http-get. An entry
 /// that matches no block is itself reported, so it cannot outlive its sketch.
 const SKETCHES: &[(&str, &str)] = &[
-    ("notes/en/teacher.md", "// Sketch. In room.rs:"),
-    (
-        "notes/en/teacher.md",
-        "// Sketch. In room.rs, check and change under one lock:",
-    ),
     (
         "notes/en/teacher.md",
         "// Sketch, in lib.rs: a reader for the answer to a HEAD request.",
@@ -927,11 +922,6 @@ const SKETCHES: &[(&str, &str)] = &[
     (
         "notes/en/teacher.md",
         "// Sketch, in get(): decompress the body as it streams.",
-    ),
-    ("notes/zh/teacher.md", "// 示意代码。在 room.rs 里："),
-    (
-        "notes/zh/teacher.md",
-        "// 示意代码。在 room.rs 里，检查和修改在同一把锁内完成：",
     ),
     (
         "notes/zh/teacher.md",

@@ -32,7 +32,11 @@ use anyhow::Context;
 use course::chat::{self, Command, Nick, Options, Settings, MAX_LINE};
 use course::{say, Charset};
 
-use room::{Inbox, Refusal, Room};
+// `crate::room` and `crate::chat` are this file's own `room` and `chat`.
+// Lesson 04's exercise answers (examples/answer-04-*.rs) compile this file as
+// a module and bring a `chat` and a `room` of their own, so it names both from
+// the crate root; the few items marked `pub(crate)` are what they borrow.
+use crate::room::{Inbox, Refusal, Room};
 
 const HELP: &str = "\
 chat-server: a multi-user chat room (lesson 04)
@@ -66,7 +70,7 @@ fn main() -> ExitCode {
     course::main(run)
 }
 
-fn run() -> anyhow::Result<()> {
+pub(crate) fn run() -> anyhow::Result<()> {
     let Options { addr, settings } = chat::parse_args(HELP)?;
 
     let listener =
@@ -172,7 +176,8 @@ fn serve(
         return Err(err);
     }
 
-    let ending = chat(&mut reader, room, id, &nick, settings.charset);
+    // `crate::chat` is `chat` below (an exercise answer brings its own).
+    let ending = crate::chat(&mut reader, room, id, &nick, settings.charset);
     // Whoever removes the member announces it: the writer thread may have
     // done so already, if it cut the client off.
     let why = match &ending {
@@ -222,7 +227,7 @@ fn choose_nick(
             }
         };
         // A bounded outbox: at most room::OUTBOX_BYTES wait for this client.
-        let (outbox, inbox) = room::outbox();
+        let (outbox, inbox) = crate::room::outbox();
         match room.join(&nick, outbox, stream.try_clone()?) {
             Ok(id) => return Ok(Some((id, nick, inbox))),
             Err(Refusal::Taken) => answer(stream, charset, &chat::taken(&nick))?,
@@ -281,7 +286,7 @@ fn chat(
 /// readers are not cut off for being slower than the sender. It does not
 /// wait for a client that has stopped: that one's write deadline or full
 /// outbox cuts it off.
-fn wait_for_readers(room: &Room) {
+pub(crate) fn wait_for_readers(room: &Room) {
     let mut behind = room.behind();
     while !behind.is_empty() {
         thread::sleep(Duration::from_millis(20));
@@ -300,7 +305,7 @@ fn wait_for_readers(room: &Room) {
 // ANCHOR_END: chat
 
 /// A line read from a client.
-enum Line<'a> {
+pub(crate) enum Line<'a> {
     /// A whole line's bytes, without its newline.
     Whole(&'a [u8]),
     /// A line longer than MAX_LINE; it was read and thrown away.
@@ -312,7 +317,7 @@ enum Line<'a> {
 // ANCHOR: read_line
 /// Reads one line into `line`, holding at most MAX_LINE bytes of it (bytes,
 /// whatever the charset).
-fn read_line<'a>(
+pub(crate) fn read_line<'a>(
     reader: &mut impl BufRead,
     line: &'a mut Vec<u8>,
 ) -> io::Result<Line<'a>> {

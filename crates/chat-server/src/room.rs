@@ -1,22 +1,26 @@
-//! The room: who is in it, and a bounded outbox for each of them.
-//!
-//! Every client thread shares one `Room` through an `Arc`. Its lock is held
-//! only to look at or change the list of members and to put a message in
-//! their outboxes, which never blocks: no socket is ever written while the
-//! lock is held, so one slow client cannot hold up the others.
-//!
-//! Every change to the list and the announcement of it happen under the
-//! same lock, and so do a newcomer's welcome and the answer to `/who`: all
-//! that the room says reaches every outbox in one order, and the list a
-//! member is shown agrees with the announcements it gets before and after.
-//!
-//! The room has one charset (the server's `--encoding`) for everyone. So a
-//! message is encoded once (before the lock is taken, unless it lists who
-//! is here) and the same bytes go into every outbox: the outbox counts and
-//! bounds the bytes that will go on the wire, and the writer threads only
-//! write. (Keeping text in the outboxes and encoding in each writer would
-//! encode every message once per member, and count one size in and another
-//! out.)
+// The room: who is in it, and a bounded outbox for each of them.
+//
+// Every client thread shares one `Room` through an `Arc`. Its lock is held
+// only to look at or change the list of members and to put a message in
+// their outboxes, which never blocks: no socket is ever written while the
+// lock is held, so one slow client cannot hold up the others.
+//
+// Every change to the list and the announcement of it happen under the
+// same lock, and so do a newcomer's welcome and the answer to `/who`: all
+// that the room says reaches every outbox in one order, and the list a
+// member is shown agrees with the announcements it gets before and after.
+//
+// The room has one charset (the server's `--encoding`) for everyone. So a
+// message is encoded once (before the lock is taken, unless it lists who
+// is here) and the same bytes go into every outbox: the outbox counts and
+// bounds the bytes that will go on the wire, and the writer threads only
+// write. (Keeping text in the outboxes and encoding in each writer would
+// encode every message once per member, and count one size in and another
+// out.)
+//
+// (Plain comments, not `//!`: lesson 04's exercise answers include this file
+// word for word into a module of their own, beside the methods they add, and
+// `include!` takes no inner doc comments.)
 
 use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpStream};
