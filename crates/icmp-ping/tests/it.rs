@@ -233,76 +233,91 @@ fn packets_that_are_not_its_replies_are_ignored() {
 
 // ---- Tests that need root: network namespaces of the test's own ----
 
-/// Two network namespaces joined by a veth pair, removed on drop (also when
-/// the test fails half-way). Names are unique per process and test.
+/// Network namespaces of a test's own, removed on drop (also when the test
+/// fails half-way; deleting a namespace deletes the veth ends inside it).
+/// Names are unique per process and test.
 struct Namespaces {
-    near: String,
-    far: String,
+    names: Vec<String>,
 }
 
 impl Namespaces {
-    /// Creates them: `near` has 192.0.2.1/24 (a documentation network that no
-    /// real network routes), `far` has the other end, up, with no address.
-    fn new() -> Namespaces {
+    /// Creates one namespace per role, each with its loopback up.
+    fn create(roles: &[&str]) -> Namespaces {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let base = format!("icmp-ping-{}-{n}", std::process::id());
         // The guard exists before the first namespace: whatever was made is
         // removed, whichever step fails.
-        let ns = Namespaces {
-            near: format!("{base}-near"),
-            far: format!("{base}-far"),
-        };
-        ip(&["netns", "add", &ns.near]);
-        ip(&["netns", "add", &ns.far]);
-        ip(&[
-            "-n", &ns.near, "link", "add", "veth0", "type", "veth", "peer", "name",
-            "veth0", "netns", &ns.far,
-        ]);
+        let mut ns = Namespaces { names: Vec::new() };
+        for role in roles {
+            let name = format!("{base}-{role}");
+            ns.names.push(name.clone());
+            ip(&["netns", "add", &name]);
+            ip(&["-n", &name, "link", "set", "lo", "up"]);
+        }
+        ns
+    }
+
+    /// Two namespaces joined by a veth pair: `near` has 192.0.2.1/24 (a
+    /// documentation network that no real network routes), `far` has the
+    /// other end, up, with no address.
+    fn two() -> Namespaces {
+        let ns = Namespaces::create(&["near", "far"]);
+        ns.link(0, "veth0", 1, "veth0");
         ip(&[
             "-n",
-            &ns.near,
+            ns.near(),
             "addr",
             "add",
             "192.0.2.1/24",
             "dev",
             "veth0",
         ]);
-        for name in [&ns.near, &ns.far] {
-            ip(&["-n", name, "link", "set", "lo", "up"]);
-            ip(&["-n", name, "link", "set", "veth0", "up"]);
-        }
         ns
+    }
+
+    /// A veth pair from namespace `a` (interface `a_if`) to `b` (`b_if`), up.
+    fn link(&self, a: usize, a_if: &str, b: usize, b_if: &str) {
+        let (na, nb) = (&self.names[a], &self.names[b]);
+        ip(&[
+            "-n", na, "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns",
+            nb,
+        ]);
+        ip(&["-n", na, "link", "set", a_if, "up"]);
+        ip(&["-n", nb, "link", "set", b_if, "up"]);
+    }
+
+    fn near(&self) -> &str {
+        &self.names[0]
+    }
+
+    fn far(&self) -> &str {
+        &self.names[1]
+    }
+
+    /// Runs `exe ARGS` in namespace `i` as root.
+    fn exec(&self, i: usize, exe: &str, args: &[&str]) -> Finished {
+        let mut all = vec!["netns", "exec", &self.names[i], exe];
+        all.extend_from_slice(args);
+        run("ip", &all, b"")
     }
 
     /// Runs icmp-ping in `near` as root.
     fn ping(&self, args: &[&str]) -> Finished {
-        let mut all = vec!["netns", "exec", &self.near, EXE];
-        all.extend_from_slice(args);
-        run("ip", &all, b"")
+        self.exec(0, EXE, args)
     }
 
     /// Runs icmp-ping in `near` as the user and group nobody (65534).
     fn ping_as_nobody(&self, args: &[&str]) -> Finished {
-        let mut all = vec![
-            "netns",
-            "exec",
-            &self.near,
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            EXE,
-        ];
+        let mut all = vec!["--reuid=65534", "--regid=65534", "--clear-groups", EXE];
         all.extend_from_slice(args);
-        run("ip", &all, b"")
+        self.exec(0, "setpriv", &all)
     }
 }
 
 impl Drop for Namespaces {
     fn drop(&mut self) {
-        // Deleting a namespace deletes the veth end inside it, and so the pair.
-        for name in [&self.near, &self.far] {
+        for name in &self.names {
             let _ = Command::new("ip").args(["netns", "del", name]).status();
         }
     }
@@ -316,7 +331,7 @@ fn ip(args: &[&str]) {
 #[test]
 #[ignore = "needs root: scripts/test-icmp-ping runs it"]
 fn a_host_that_never_answers_is_100_percent_loss_and_exit_1() {
-    let ns = Namespaces::new();
+    let ns = Namespaces::two();
     // 192.0.2.2 is on the link, and nobody has it: no ARP answer, no reply.
     let done = ns.ping(&["-c", "2", "-i", "0.2", "-W", "0.5", "192.0.2.2"]);
     assert_fails(&done, "no reply from 192.0.2.2 to 2 echo requests", None);
@@ -330,7 +345,15 @@ fn a_host_that_never_answers_is_100_percent_loss_and_exit_1() {
     }
     // Once the far end has the address, the same command gets its replies,
     // over a real link, from another network stack.
-    ip(&["-n", &ns.far, "addr", "add", "192.0.2.2/24", "dev", "veth0"]);
+    ip(&[
+        "-n",
+        ns.far(),
+        "addr",
+        "add",
+        "192.0.2.2/24",
+        "dev",
+        "veth0",
+    ]);
     let done = ns.ping(&["-c", "2", "-i", "0.2", "192.0.2.2"]);
     assert_all_replies(&done, "192.0.2.2", 2);
     if !done.stdout.contains("ttl=64") {
@@ -341,7 +364,7 @@ fn a_host_that_never_answers_is_100_percent_loss_and_exit_1() {
 #[test]
 #[ignore = "needs root: scripts/test-icmp-ping runs it"]
 fn without_root_it_needs_ping_group_range_and_says_so() {
-    let ns = Namespaces::new();
+    let ns = Namespaces::two();
     // A new namespace starts with ping_group_range "1 0": no group at all.
     let done = ns.ping_as_nobody(&["-c", "1", "127.0.0.1"]);
     assert_fails(&done, "CAP_NET_RAW", None);
@@ -362,7 +385,7 @@ fn without_root_it_needs_ping_group_range_and_says_so() {
     ip(&[
         "netns",
         "exec",
-        &ns.near,
+        ns.near(),
         "sysctl",
         "-qw",
         "net.ipv4.ping_group_range=0 2147483647",
@@ -373,5 +396,69 @@ fn without_root_it_needs_ping_group_range_and_says_so() {
         if done.stdout.contains("ttl=") || done.stdout.contains("ignored") {
             done.fail("a ping socket sees only its replies, without their IP header");
         }
+    }
+}
+
+#[test]
+#[ignore = "needs root: scripts/test-icmp-ping runs it"]
+fn answer_15_1_traceroute_finds_the_router_between_two_namespaces() {
+    // host (192.0.2.1) -- router (192.0.2.254 | 198.51.100.254) -- target
+    // (198.51.100.1): two documentation networks and one real hop.
+    let ns = Namespaces::create(&["host", "router", "target"]);
+    ns.link(0, "veth0", 1, "left");
+    ns.link(1, "right", 2, "veth0");
+    let (host, router, target) = (&ns.names[0], &ns.names[1], &ns.names[2]);
+    ip(&["-n", host, "addr", "add", "192.0.2.1/24", "dev", "veth0"]);
+    ip(&["-n", router, "addr", "add", "192.0.2.254/24", "dev", "left"]);
+    ip(&[
+        "-n",
+        router,
+        "addr",
+        "add",
+        "198.51.100.254/24",
+        "dev",
+        "right",
+    ]);
+    ip(&[
+        "-n",
+        target,
+        "addr",
+        "add",
+        "198.51.100.1/24",
+        "dev",
+        "veth0",
+    ]);
+    ip(&["-n", host, "route", "add", "default", "via", "192.0.2.254"]);
+    ip(&[
+        "-n",
+        target,
+        "route",
+        "add",
+        "default",
+        "via",
+        "198.51.100.254",
+    ]);
+    ns.exec(1, "sysctl", &["-qw", "net.ipv4.ip_forward=1"])
+        .expect_code(0);
+
+    let exe = testkit::example("answer-15-1");
+    let done = ns.exec(0, &exe, &["-m", "5", "-W", "2", "198.51.100.1"]);
+    done.expect_code(0);
+    let hops: Vec<&str> = done.stdout.lines().skip(1).collect();
+    let shape = hops.len() == 2
+        && hops[0].starts_with(" 1  192.0.2.254  ")
+        && hops[1].starts_with(" 2  198.51.100.1  ");
+    if !shape {
+        done.fail("expected hop 1 the router, hop 2 the target");
+    }
+
+    // Without forwarding, the router drops what is not for itself, and
+    // silently (Linux sends no ICMP error for it then): every hop is a `*`.
+    ns.exec(1, "sysctl", &["-qw", "net.ipv4.ip_forward=0"])
+        .expect_code(0);
+    let done = ns.exec(0, &exe, &["-m", "2", "-W", "0.3", "198.51.100.1"]);
+    assert_fails(&done, "did not answer within 2 hops", None);
+    if !done.stdout.contains("\n 1  *\n 2  *\n") {
+        done.fail("expected a `*` for each hop");
     }
 }
