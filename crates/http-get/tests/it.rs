@@ -1235,3 +1235,244 @@ proptest! {
         prop_assert_eq!(tls.as_ref().ok(), plain.as_ref().ok(), "{:?} {:?}", tls, plain);
     }
 }
+
+// Lesson 09's exercise answers (examples/answer-09-*.rs), as real processes
+// against servers on 127.0.0.1.
+
+/// A server that answers `responses` in turn on as few connections as the
+/// client uses, keeping each connection open until the client closes it.
+/// Returns the number of connections and the request heads, in order.
+fn keep_alive_server(
+    responses: Vec<Vec<u8>>,
+) -> (SocketAddr, JoinHandle<(usize, Vec<String>)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let server = thread::spawn(move || {
+        let deadline = Instant::now() + testkit::TIMEOUT;
+        let mut responses = responses.into_iter();
+        let (mut connections, mut requests) = (0, Vec::new());
+        // Until every response has gone and its connection closed, or the
+        // deadline: each pass is one accept, or a 10 ms wait for one.
+        while responses.len() > 0 && Instant::now() < deadline {
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            connections += 1;
+            stream.set_nonblocking(false).expect("blocking");
+            stream
+                .set_read_timeout(Some(testkit::TIMEOUT))
+                .expect("timeout");
+            let mut writer = stream.try_clone().expect("clone");
+            // One reader for the whole connection: nothing the client sent
+            // ahead is lost between two requests.
+            let mut reader = BufReader::new(stream);
+            loop {
+                let mut head = String::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    head += &line;
+                    line.clear();
+                }
+                if head.is_empty() {
+                    break; // the client closed the connection
+                }
+                requests.push(head);
+                match responses.next() {
+                    Some(response) => {
+                        let _ = writer.write_all(&response);
+                    }
+                    None => break,
+                }
+            }
+        }
+        (connections, requests)
+    });
+    (addr, server)
+}
+
+/// Runs the example `name` (an exercise's answer) on `path` at `addr`.
+fn answer(name: &str, addr: SocketAddr, path: &str) -> Finished {
+    run(
+        &testkit::example(name),
+        &[&format!("http://{addr}{path}")],
+        b"",
+    )
+}
+
+#[test]
+fn answer_09_1_head_prints_the_head_and_waits_for_no_body() {
+    // Python's answer to HEAD: the length of the body a GET would get, and
+    // no body. The connection stays open: the answer must not wait for one.
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 30\r\n\r\n";
+    let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for response in [head, chunked] {
+        let (addr, server) = keep_alive_server(vec![response.as_bytes().to_vec()]);
+        let done = answer("answer-09-1", addr, "/file.txt");
+        done.expect_code(0);
+        assert_eq!(done.stdout, response, "{}", done.stderr);
+        let (connections, requests) = server.join().expect("server");
+        assert_eq!(connections, 1);
+        assert!(
+            requests[0].starts_with("HEAD /file.txt HTTP/1.1\r\n"),
+            "{requests:?}"
+        );
+    }
+
+    // What the exercise asks to predict: lesson 09's reader, not told that
+    // the request was HEAD, waits for those 30 bytes and reports the close.
+    let mut reader = ResponseReader::new(Limits::default());
+    let events = reader.feed(head.as_bytes()).expect("a head");
+    assert!(matches!(events.as_slice(), [Event::Head(_)]), "{events:?}");
+    assert_eq!(
+        reader.finish().err().map(|err| err.0),
+        Some("the server closed the connection after 0 of 30 body bytes".into())
+    );
+
+    // A server that closes without a whole head is still an error.
+    let (addr, _server) = serve(vec![b"HTTP/1.1 200 OK\r\nContent-Le".to_vec()]);
+    let done = answer("answer-09-1", addr, "/");
+    testkit::assert_fails(&done, "in the middle of the response head", None);
+}
+
+#[test]
+fn answer_09_2_two_gets_share_one_connection() {
+    let (addr, server) = keep_alive_server(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfirst\n".to_vec(),
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nsecond\n\r\n0\r\n\r\n"
+            .to_vec(),
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 6\r\n\r\nthird\n".to_vec(),
+    ]);
+    let urls: Vec<String> = ["/a", "/b", "/c"]
+        .iter()
+        .map(|path| format!("http://{addr}{path}"))
+        .collect();
+    let args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let done = run(&testkit::example("answer-09-2"), &args, b"");
+    done.expect_code(0);
+    assert_eq!(done.stdout, "first\nsecond\nthird\n");
+    assert!(
+        done.stderr.contains("* 2 /b: HTTP/1.1 200 OK")
+            && done.stderr.contains("* 3 /c: HTTP/1.1 404 Not Found")
+            && done.stderr.contains("* 3 requests on one connection"),
+        "{}",
+        done.stderr
+    );
+    let (connections, requests) = server.join().expect("server");
+    assert_eq!(connections, 1, "{requests:?}");
+    let lines: Vec<&str> = requests.iter().filter_map(|r| r.lines().next()).collect();
+    assert_eq!(
+        lines,
+        ["GET /a HTTP/1.1", "GET /b HTTP/1.1", "GET /c HTTP/1.1"]
+    );
+    // Only the last request asks the server to close.
+    let closes: Vec<bool> = requests
+        .iter()
+        .map(|r| r.contains("Connection: close\r\n"))
+        .collect();
+    assert_eq!(closes, [false, false, true]);
+}
+
+#[test]
+fn answer_09_2_says_why_a_connection_cannot_carry_a_second_request() {
+    for (response, why) in [
+        // Python's http.server without -p HTTP/1.1.
+        (
+            "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            "answered HTTP/1.0, so it closes the connection after each response: \
+             start Python's with -p HTTP/1.1",
+        ),
+        (
+            "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno",
+            "closes the connection after this response (Connection: close)",
+        ),
+        (
+            "HTTP/1.1 200 OK\r\n\r\nuntil the close",
+            "neither Content-Length nor chunked",
+        ),
+    ] {
+        let (addr, _server) = serve(vec![response.as_bytes().to_vec()]);
+        let url = format!("http://{addr}/");
+        let done = run(&testkit::example("answer-09-2"), &[&url, &url], b"");
+        testkit::assert_fails(&done, why, None);
+    }
+    let done = run(
+        &testkit::example("answer-09-2"),
+        &["http://127.0.0.1:1/", "http://127.0.0.2:1/"],
+        b"",
+    );
+    testkit::assert_fails(&done, "127.0.0.2:1 is not on 127.0.0.1:1", None);
+}
+
+/// `text` compressed with gzip.
+fn gzip(text: &[u8]) -> Vec<u8> {
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text).expect("compress");
+    encoder.finish().expect("compress")
+}
+
+#[test]
+fn answer_09_3_a_gzip_body_is_decompressed_as_it_streams() {
+    let text = "你好, gzip\n".repeat(2000);
+    let compressed = gzip(text.as_bytes());
+    // Chunked, and each 7-byte piece written on its own (see `serve`): the
+    // decoder gets the compressed bytes in pieces, framing taken off.
+    let mut chunked = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for piece in compressed.chunks(1000) {
+        chunked.extend(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend(piece);
+        chunked.extend(b"\r\n");
+    }
+    chunked.extend(b"0\r\n\r\n");
+    let (addr, server) = serve(vec![chunked]);
+    let done = answer("answer-09-3", addr, "/");
+    done.expect_code(0);
+    assert!(done.stdout == text, "{} bytes out", done.stdout.len());
+    let said = format!("* {} bytes of gzip became {}", compressed.len(), text.len());
+    assert!(done.stderr.contains(&said), "{}", done.stderr);
+    let requests = server.join().expect("server");
+    assert!(
+        requests[0].contains("Accept-Encoding: gzip\r\n"),
+        "{requests:?}"
+    );
+
+    // Not compressed: as it is.
+    let (addr, _server) = serve(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nplain\n".to_vec(),
+    ]);
+    let done = answer("answer-09-3", addr, "/");
+    done.expect_code(0);
+    assert_eq!(done.stdout, "plain\n");
+    assert!(
+        done.stderr.contains("* 6 bytes, not compressed"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn answer_09_3_a_cut_or_unknown_coding_is_an_error_not_a_short_file() {
+    let compressed = gzip(b"a whole line, and more\n");
+    let head = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n";
+    let cut = [head.as_bytes(), &compressed[..compressed.len() - 6]].concat();
+    let longer = [head.as_bytes(), &compressed, b"more"].concat();
+    let brotli = b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\n\r\nxyz".to_vec();
+    for (response, why) in [
+        (cut, "the gzip body ended before its end"),
+        (longer, "the body goes on after the end of its gzip data"),
+        (
+            brotli,
+            "the body is coded br, which this answer does not decode",
+        ),
+    ] {
+        let (addr, _server) = serve(vec![response]);
+        let done = answer("answer-09-3", addr, "/");
+        testkit::assert_fails(&done, why, None);
+    }
+}
