@@ -337,7 +337,7 @@ pub fn check(root: &Path) -> Report {
         problems.extend(check_script(rel, text, &packages, &bins));
     }
     problems.extend(check_index(&ws));
-    problems.extend(check_rust_blocks(&ws, SKETCHES));
+    problems.extend(check_rust_blocks(&ws));
     problems.extend(check_exercises(&ws));
     problems.sort();
     problems.dedup();
@@ -905,38 +905,6 @@ pub fn check_script(
     problems
 }
 
-/// The Rust blocks still typed by hand, as (page, first line of the block):
-/// the teacher's guide's sketches for lessons 04 and 09, whose crates are
-/// being changed. TEMPORARY: this list goes away with those answers, once
-/// they are examples in crates/chat-server and crates/http-get. An entry
-/// that matches no block is itself reported, so it cannot outlive its sketch.
-const SKETCHES: &[(&str, &str)] = &[
-    (
-        "notes/en/teacher.md",
-        "// Sketch, in lib.rs: a reader for the answer to a HEAD request.",
-    ),
-    (
-        "notes/en/teacher.md",
-        "// Sketch: two GETs on one TcpStream.",
-    ),
-    (
-        "notes/en/teacher.md",
-        "// Sketch, in get(): decompress the body as it streams.",
-    ),
-    (
-        "notes/zh/teacher.md",
-        "// 示意代码，在 lib.rs 里：用来读 HEAD 请求之响应的读取器。",
-    ),
-    (
-        "notes/zh/teacher.md",
-        "// 示意代码：一个 TcpStream 上的两个 GET。",
-    ),
-    (
-        "notes/zh/teacher.md",
-        "// 示意代码，在 get() 里：边收边解压响应体。",
-    ),
-];
-
 /// True for the info strings of a Rust block: `rust`, `rs`, `rust,ignore`...
 fn is_rust_lang(lang: &str) -> bool {
     let first = lang.split(',').next().unwrap_or("");
@@ -946,28 +914,12 @@ fn is_rust_lang(lang: &str) -> bool {
 /// Check 7: every ```rust block in every note (lessons, the teacher's guide,
 /// the measuring page) is included from a source file by a `code:` marker on
 /// the line before it, so that it is code that compiles and is tested.
-/// `allowed` names blocks typed by hand that are tolerated for now, as
-/// (page, first line of the block, trimmed); an entry that matches no such
-/// block, in a page that exists, is reported too.
-pub fn check_rust_blocks(ws: &Workspace, allowed: &[(&str, &str)]) -> Vec<Problem> {
+pub fn check_rust_blocks(ws: &Workspace) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut used = vec![false; allowed.len()];
     for page in &ws.notes {
         let doc = &page.doc;
         for fence in doc.fences.iter().filter(|f| is_rust_lang(&f.lang)) {
             if doc.markers.iter().any(|m| m.line + 1 == fence.open) {
-                continue;
-            }
-            let first = doc
-                .lines
-                .get(fence.open + 1)
-                .filter(|_| fence.close != Some(fence.open + 1))
-                .map_or("", |l| l.trim());
-            if let Some(i) = allowed
-                .iter()
-                .position(|&(p, l)| p == page.rel && l == first)
-            {
-                used[i] = true;
                 continue;
             }
             problems.push(Problem::new(
@@ -980,19 +932,6 @@ pub fn check_rust_blocks(ws: &Workspace, allowed: &[(&str, &str)]) -> Vec<Proble
                  `<!-- code: crates/NAME/examples/FILE.rs#name -->` right before the \
                  fence and run `cargo xtask sync`"
                     .into(),
-            ));
-        }
-    }
-    for (&(path, line), used) in allowed.iter().zip(used) {
-        // Only for pages that exist: the list names this course's pages.
-        if !used && ws.notes.iter().any(|p| p.rel == path) {
-            problems.push(Problem::new(
-                path,
-                1,
-                format!(
-                    "the allowed hand-typed Rust block starting `{line}` is gone; \
-                     remove it from SKETCHES in xtask/src/checks.rs"
-                ),
             ));
         }
     }
