@@ -35,10 +35,7 @@ pub struct Request {
 impl Request {
     /// The value of the first header called `name`, compared without case.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     /// Whether the client wants the connection kept open after the
@@ -53,6 +50,18 @@ impl Request {
             .any(|token| token.trim().eq_ignore_ascii_case("close"));
         self.version == Version::Http11 && !close
     }
+}
+
+/// The value of the first of `headers` called `name`, compared without
+/// case: for a request's headers and a response's alike.
+pub fn find_header<'a>(
+    headers: &'a [(impl AsRef<str>, String)],
+    name: &str,
+) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 // ANCHOR: head_end

@@ -271,10 +271,7 @@ pub struct Response {
 impl Response {
     /// The value of the header called `name`, compared without case.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        head::find_header(&self.headers, name)
     }
 }
 
