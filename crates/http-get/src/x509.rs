@@ -91,6 +91,7 @@ fn read(der: &[u8]) -> Option<Certificate> {
 struct Der<'a>(&'a [u8]);
 
 impl<'a> Der<'a> {
+    // ANCHOR: der
     /// The next value: its tag and its content.
     fn next(&mut self) -> Option<(u8, &'a [u8])> {
         let (&tag, rest) = self.0.split_first()?;
@@ -115,6 +116,7 @@ impl<'a> Der<'a> {
         self.0 = &rest[len..];
         Some((tag, &rest[..len]))
     }
+    // ANCHOR_END: der
 
     /// The next value, which must have this tag.
     fn expect(&mut self, tag: u8) -> Option<&'a [u8]> {
