@@ -1102,7 +1102,8 @@ fn help_bad_arguments_and_failures() {
     let refused = format!("http://{}/", testkit::unused_addr());
     testkit::assert_fails(&get(&[&refused]), "refused", Some("start the server"));
     testkit::assert_fails(
-        &get(&["http://no-such-host.invalid/"]),
+        // Offline, so that the name becomes no DNS query leaving the machine.
+        &testkit::run_offline(EXE, &["http://no-such-host.invalid/"], b""),
         "no-such-host.invalid",
         Some("host name"),
     );

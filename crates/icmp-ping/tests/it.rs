@@ -73,7 +73,8 @@ fn bad_arguments_exit_2_naming_the_value() {
 
 #[test]
 fn a_name_that_does_not_resolve_exits_1_with_a_hint() {
-    let done = run(EXE, &["-c", "1", "no-such-host.invalid"], b"");
+    // Offline, so that the name becomes no DNS query leaving the machine.
+    let done = testkit::run_offline(EXE, &["-c", "1", "no-such-host.invalid"], b"");
     assert_fails(&done, "no-such-host.invalid", Some("host name"));
 }
 

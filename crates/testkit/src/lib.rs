@@ -11,7 +11,7 @@ pub mod echo;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -325,6 +325,34 @@ pub fn run(exe: &str, args: &[&str], stdin: &[u8]) -> Finished {
     process.wait()
 }
 
+/// Runs `exe` as [`run`] does, but where it can, in a network namespace of
+/// its own with no network at all (`unshare --net --map-root-user`): a
+/// program that looks up a name that does not exist then asks no DNS server
+/// anything, and the lookup fails at once. Where `unshare` is missing or not
+/// allowed (some laptops forbid user namespaces), it runs as [`run`] does,
+/// and the lookup goes to the machine's own resolver.
+pub fn run_offline(exe: &str, args: &[&str], stdin: &[u8]) -> Finished {
+    static WORKS: OnceLock<bool> = OnceLock::new();
+    const UNSHARE: [&str; 2] = ["--net", "--map-root-user"];
+    let works = *WORKS.get_or_init(|| {
+        std::process::Command::new("unshare")
+            .args(UNSHARE)
+            .arg("true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    });
+    if !works {
+        return run(exe, args, stdin);
+    }
+    let mut wrapped: Vec<&str> = UNSHARE.to_vec();
+    wrapped.push(exe);
+    wrapped.extend_from_slice(args);
+    run("unshare", &wrapped, stdin)
+}
+
 /// Connects to `addr` with read and write timeouts, so no test hangs.
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect_timeout(&addr, TIMEOUT)
@@ -479,7 +507,8 @@ pub fn assert_refused(exe: &str, extra_args: &[&str]) {
 pub fn assert_unresolvable(exe: &str, extra_args: &[&str]) {
     let mut args = vec!["no-such-host.invalid:80"];
     args.extend_from_slice(extra_args);
-    let done = run(exe, &args, b"hello\n");
+    // Offline: the name must not become a DNS query that leaves the machine.
+    let done = run_offline(exe, &args, b"hello\n");
     assert_fails(&done, "no-such-host.invalid", Some("host name"));
 }
 
