@@ -4,7 +4,9 @@
 # captured with tcpdump on the loopback interface: this lesson's echo request
 # and reply (as a list and as bytes), lesson 01's connection (connect, one
 # message each way, the close) and the Mermaid diagram drawn from it, a
-# connection refused with a reset, and lesson 07's datagram.
+# connection refused with a reset, lesson 07's datagram, the close before
+# lesson 08's TIME_WAIT, and the measuring page's stall (Nagle's algorithm
+# waiting for a delayed ACK).
 #
 # Everything runs in a network namespace of its own (unshare --net), whose
 # loopback carries nothing but this script's packets: no other program's
@@ -148,6 +150,43 @@ exits_1() {
     fi
 }
 
+# closed NAME [FINS]: waits until the capture NAME shows FINS FINs (default
+# 2, one connection) and ends with an ACK, the last packet of a close, then
+# stops tcpdump.
+closed() {
+    local shown
+    for _ in $(seq 100); do
+        shown=$(tcpdump -r "$work/$1.pcap" -n 2>/dev/null || true)
+        if [ "$(grep -cF "Flags [F.]" <<<"$shown")" -ge "${2:-2}" ] &&
+            tail -n 1 <<<"$shown" | grep -qF "Flags [.]"; then
+            stop "tcpdump-$1"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "transcript: capture $1 never showed a whole close:" >&2
+    printf '%s\n' "$shown" >&2
+    exit 1
+}
+
+# gaps NAME: the capture NAME as `packets` prints it, without the TCP
+# options and windows (how soon a program reads changes the window it
+# offers, so that would change from run to run), each line after the time
+# since the packet before it, made stable: `+ 0 ms` under 30 ms (every gap
+# on loopback is far shorter, unless the machine is busy), `+40 ms` from 30
+# to 100 ms (a delayed ACK: Linux's timer waits at least 40 ms, a busy
+# machine adds a little), and above that the milliseconds rounded down to
+# tens.
+gaps() {
+    paste -d ' ' \
+        <(tcpdump -r "$work/$1.pcap" -n -ttt 2>/dev/null | awk '{
+            split($1, t, ":")
+            ms = int((t[1] * 3600 + t[2] * 60 + t[3]) * 100) * 10
+            printf "+%2d ms\n", ms < 30 ? 0 : ms < 100 ? 40 : ms
+        }') \
+        <(packets "$1" | sed -E -e 's/, options \[[^]]*\]//' -e 's/, win [0-9]+//')
+}
+
 # Three echo requests to 127.0.0.1 as root, on a raw socket, captured.
 capture ping icmp
 "$BIN/icmp-ping" -c 3 127.0.0.1 >"$work/ping.out" 2>&1
@@ -200,11 +239,14 @@ pid_of() {
 # Lesson 01: connect, one message each way, the close. Who sends a FIN first
 # is a race: the client's shutdown right after its write, or the server's
 # close right after its answer. So that every run shows the same packets, the
-# two share one CPU and the client has a real-time priority: it runs until it
-# waits for the answer, its FIN included, and only then does the server run.
+# two share one CPU with real-time priorities, the client's higher: it runs
+# until it waits for the answer, its FIN included, and then the server runs
+# at once, before the other programs of the machine (a server delayed by 40
+# ms would acknowledge the FIN on its own, before its answer).
 start server v1-echo-server 127.0.0.1:0
 as_port "$PORT" 19527
 taskset -p -c 0 "$(pid_of server)" >/dev/null
+chrt -f -p 5 "$(pid_of server)"
 capture echo "tcp port $PORT"
 printf 'hello\n' | chrt -f 10 taskset -c 0 "$BIN/v1-echo-client" "$ADDR" >"$work/client.out" 2>&1
 wait_for "$work/server.out" "closing"
@@ -232,3 +274,35 @@ wait_for "$work/receiver.out" "]: hello"
 captured udp "UDP, length 5"
 section 15-capture-07
 packets udp
+
+# The measuring page's stall: lesson 02's client sends two 16 KiB lines to a
+# server that reads 1,024 bytes at a time and answers each read at once
+# (scripts/anchors/echo_threads.py). On the first line the client still
+# acknowledges every segment at once (TCP's "quick ACK" start); on the second
+# it delays its ACK, and Nagle holds the server's replies back until it comes.
+: >"$work/python.out"
+python3 scripts/anchors/echo_threads.py 127.0.0.1:0 >>"$work/python.out" 2>&1 &
+pids+=($!)
+wait_for "$work/python.out" "listening on"
+ADDR=$(sed -n '1s/^listening on //p' "$work/python.out")
+PORT=${ADDR##*:}
+as_port "$PORT" 19536
+capture stall "tcp port $PORT"
+line=$(printf 'a%.0s' $(seq 16383))
+printf '%s\n%s\n' "$line" "$line" | "$BIN/v2-echo-client" "$ADDR" >"$work/stall-client.out" 2>&1
+closed stall
+# The second line and its answer only. The first one's packets depend on how
+# busy the machine is (a late ACK lets Nagle gather replies), and so do the
+# times of the close; the stall does not.
+section 15-capture-stall
+gaps stall | awk '/length 16384$/ { lines++ } lines >= 2' | head -n 5
+
+# Lesson 08's reuseaddr demonstration: its server closes first, so the
+# server's side keeps the connection in TIME_WAIT. Its first connection (the
+# second one is the same without SO_REUSEADDR, which nothing on the wire
+# shows); the binds that follow send nothing.
+capture timewait tcp
+"$BIN/socket-options" reuseaddr >"$work/timewait.out" 2>&1
+closed timewait 4
+section 15-capture-08
+packets timewait | head -n 6
