@@ -664,6 +664,34 @@ mod tests {
         assert_eq!(checksum(&[0x12]), !0x1200);
     }
 
+    // ANCHOR: answer_15_2
+    /// Exercise 15.2: a reply differs from its request only in its type (8
+    /// becomes 0), so its checksum is the request's plus 0x0800, added the
+    /// ones' complement way (with the end-around carry).
+    #[test]
+    fn answer_15_2_a_replys_checksum_is_the_requests_plus_0800() {
+        let ones_add = |a: u16, b: u16| {
+            let sum = u32::from(a) + u32::from(b);
+            ((sum & 0xffff) + (sum >> 16)) as u16
+        };
+        for (id, seq, stamp) in
+            [(0x1234, 1, 0x0102_0304), (0xfffe, 9, u64::MAX), (1, 1, 0)]
+        {
+            let request = echo_request(true, id, seq, &payload(stamp, 8));
+            // What the kernel sends back: type 0, the checksum made anew.
+            let mut reply = request.clone();
+            reply[0] = ECHO_REPLY_V4;
+            reply[2..4].copy_from_slice(&[0, 0]);
+            let sum = checksum(&reply);
+            reply[2..4].copy_from_slice(&sum.to_be_bytes());
+            let request_sum = u16::from_be_bytes([request[2], request[3]]);
+            assert_eq!(sum, ones_add(request_sum, 0x0800), "{id:#x} {seq}");
+            // Summed whole, a reply gives ffff, whose complement is 0.
+            assert_eq!(checksum(&reply), 0);
+        }
+    }
+    // ANCHOR_END: answer_15_2
+
     #[test]
     fn a_reply_is_found_and_everything_else_is_not() {
         let mut reply = echo_request(true, 7, 3, b"data");
