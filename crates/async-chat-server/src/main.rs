@@ -377,7 +377,11 @@ async fn choose_nick(
         match room.join(&nick, outbox, Arc::clone(handle)) {
             Ok(id) => return Ok(Some((id, nick, inbox))),
             Err(Refusal::Taken) => answer(write, settings, &chat::taken(&nick)).await?,
-            Err(Refusal::Closed) => return Ok(None),
+            // The shutdown began while this nickname was being checked.
+            Err(Refusal::Closed) => {
+                answer(write, settings, SHUTTING_DOWN).await?;
+                return Ok(None);
+            }
         }
     }
 }
