@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use course::chat::{self, Command, Nick, Options, Settings, MAX_LINE};
-use course::say;
+use course::{say, Charset};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
 }
 
 // ANCHOR: main_loop
-fn run() -> anyhow::Result<()> {
+pub(crate) fn run() -> anyhow::Result<()> {
     // The same flags as lesson 04's chat-server (course::chat reads them).
     let Options { addr, settings } = chat::parse_args(HELP)?;
 
@@ -135,7 +135,7 @@ fn run() -> anyhow::Result<()> {
 
 // ANCHOR: state
 /// Everyone connected, and the listening socket.
-struct Room {
+pub(crate) struct Room {
     listener: TcpListener,
     /// Where sockets are registered, to change what we wait for on each.
     registry: Registry,
@@ -201,7 +201,7 @@ enum Stage {
 // ANCHOR_END: state
 
 /// A line read from a client.
-enum Line {
+pub(crate) enum Line {
     /// A whole line as received, without its newline.
     Whole(Vec<u8>),
     /// A line longer than MAX_LINE; it was read and thrown away.
@@ -481,7 +481,12 @@ impl Room {
         };
         match &client.stage {
             Stage::Naming { .. } => self.choose_nick(token, client.peer, line),
-            Stage::Member { nick, .. } => self.chat(token, nick.clone(), line),
+            Stage::Member { nick, .. } => {
+                let (nick, charset) = (nick.clone(), self.settings.charset);
+                // `crate::chat` is `chat` below (an exercise answer brings
+                // its own).
+                crate::chat(self, token, nick, line, charset);
+            }
             // Lines after QUIT are never read.
             Stage::Leaving | Stage::Closed => {}
         }
@@ -510,32 +515,38 @@ impl Room {
             Ok(nick) => self.join(token, peer, nick),
         }
     }
+}
 
-    /// A line from a member.
-    fn chat(&mut self, token: Token, nick: Nick, line: Line) {
-        let line = match line {
-            Line::Whole(line) => line,
-            Line::TooLong => return self.tell(token, &chat::line_too_long()),
-        };
-        // Decoded, and every control character replaced.
-        let text = chat::line_text(&line, self.settings.charset);
-        match chat::command(&text) {
-            Command::Quit => {
-                self.tell(token, chat::BYE);
-                self.leave(token, "QUIT");
-            }
-            Command::Who => {
-                let who = chat::who(&self.nicks().iter().collect::<Vec<_>>());
-                self.tell(token, &who);
-            }
-            Command::Blank => {}
-            Command::Say(text) => {
-                say!("{nick}: {}", course::preview(text));
-                self.broadcast(&chat::message(&nick, text));
-            }
+/// A line from a member. It is a function, not a method of the room, so
+/// that the crate names it (`crate::chat`, in `handle`): lesson 12's
+/// exercise 3 (examples/answer-12-3.rs) compiles this file with a `chat` of
+/// its own, which reads one more command. The few items marked `pub(crate)`
+/// are what it borrows.
+fn chat(room: &mut Room, token: Token, nick: Nick, line: Line, charset: Charset) {
+    let line = match line {
+        Line::Whole(line) => line,
+        Line::TooLong => return room.tell(token, &chat::line_too_long()),
+    };
+    // Decoded, and every control character replaced.
+    let text = chat::line_text(&line, charset);
+    match chat::command(&text) {
+        Command::Quit => {
+            room.tell(token, chat::BYE);
+            room.leave(token, "QUIT");
+        }
+        Command::Who => {
+            let who = chat::who(&room.nicks().iter().collect::<Vec<_>>());
+            room.tell(token, &who);
+        }
+        Command::Blank => {}
+        Command::Say(text) => {
+            say!("{nick}: {}", course::preview(text));
+            room.broadcast(&chat::message(&nick, text));
         }
     }
+}
 
+impl Room {
     /// Adds a client to the room under `nick`. Everything happens on this
     /// one thread, so the list it is shown and the arrivals it hears of
     /// afterwards always agree.
@@ -560,7 +571,7 @@ impl Room {
 
     /// Takes a member out of the room and tells the others why; does
     /// nothing for a client that was not (or no longer) a member.
-    fn leave(&mut self, token: Token, why: &str) {
+    pub(crate) fn leave(&mut self, token: Token, why: &str) {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
@@ -585,25 +596,29 @@ impl Room {
         }
     }
 
-    /// The members' nicknames in the order they joined.
-    fn nicks(&self) -> Vec<Nick> {
+    /// The members in the order they joined: each one's token and nickname.
+    pub(crate) fn each_member(&self) -> impl Iterator<Item = (Token, &Nick)> {
         self.members
             .values()
             .filter_map(|token| match &self.clients.get(token)?.stage {
-                Stage::Member { nick, .. } => Some(nick.clone()),
+                Stage::Member { nick, .. } => Some((*token, nick)),
                 _ => None,
             })
-            .collect()
+    }
+
+    /// The members' nicknames in the order they joined.
+    pub(crate) fn nicks(&self) -> Vec<Nick> {
+        self.each_member().map(|(_, nick)| nick.clone()).collect()
     }
 
     // ANCHOR: deliver
     /// Queues `text` for one client.
-    fn tell(&mut self, token: Token, text: &str) {
+    pub(crate) fn tell(&mut self, token: Token, text: &str) {
         self.deliver(Some(token), text);
     }
 
     /// Queues `text` for every member.
-    fn broadcast(&mut self, text: &str) {
+    pub(crate) fn broadcast(&mut self, text: &str) {
         self.deliver(None, text);
     }
 
