@@ -965,6 +965,58 @@ fn a_cacert_that_is_missing_or_not_pem_is_a_clear_error() {
     );
 }
 
+#[test]
+fn answer_11_1_prints_the_chain_the_server_sends() {
+    let https = Https::start(&[]);
+    let chain = run(
+        &testkit::example("answer-11-1"),
+        &["--cacert", &https.ca(), &https.url("/")],
+        b"",
+    );
+    chain.expect_code(0);
+    let lines: Vec<_> = chain.stdout.lines().collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "0: subject CN=localhost",
+            "   issuer  CN=socket course test CA, O=socket course",
+            "   valid   2020-01-01 12:00:00 UTC until 2100-01-01 12:00:00 UTC",
+            "   names   localhost, 127.0.0.1",
+        ],
+        "{}",
+        chain.stdout
+    );
+    assert_eq!(
+        lines[4],
+        "1: subject CN=socket course test CA, O=socket course"
+    );
+    // The chain is printed only once it is trusted.
+    let untrusted = run(&testkit::example("answer-11-1"), &[&https.url("/")], b"");
+    untrusted.expect_code(1);
+    assert_eq!(untrusted.stdout, "");
+}
+
+#[test]
+fn answer_11_2_accepts_the_pinned_certificate_only() {
+    let https = Https::start(&["--cert", "self-signed"]);
+    let exe = testkit::example("answer-11-2");
+    let shown = run(&exe, &[&https.url("/")], b"");
+    shown.expect_code(0);
+    let fingerprint = shown.stdout.trim().to_string();
+    assert!(
+        fingerprint.len() == 64 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{fingerprint:?}"
+    );
+    // A self-signed certificate no CA vouches for: the pin is enough.
+    let pinned = run(&exe, &["--pin", &fingerprint, &https.url("/")], b"");
+    pinned.expect_code(0);
+    assert_eq!(pinned.stdout, "the certificate matches the pin\n");
+    // Another server (a new key, a new certificate) fails the same pin.
+    let other = Https::start(&[]);
+    let refused = run(&exe, &["--pin", &fingerprint, &other.url("/")], b"");
+    testkit::assert_fails(&refused, &format!("not the pinned {fingerprint}"), None);
+}
+
 /// A TLS client and server in memory: the client configured as http-get
 /// configures it (its `client_config`, trusting a CA made here), the
 /// server holding a certificate for localhost from that CA.
