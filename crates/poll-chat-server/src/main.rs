@@ -134,7 +134,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
 // ANCHOR_END: main_loop
 
 // ANCHOR: state
-/// Everyone connected, and the listening socket.
+/// Everyone connected, and the listening socket. (`pub(crate)` marks what
+/// exercise 3's answer borrows: examples/answer-12-3.rs.)
 pub(crate) struct Room {
     listener: TcpListener,
     /// Where sockets are registered, to change what we wait for on each.

@@ -387,3 +387,152 @@ fn the_would_block_example_shows_what_the_notes_say() {
         }
     }
 }
+
+/// Reads until the server closes the connection; returns what came.
+fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    match stream.read_to_end(&mut all) {
+        Ok(_) => String::from_utf8_lossy(&all).into_owned(),
+        Err(err) => panic!("not closed: {err} (after {all:?})"),
+    }
+}
+
+/// The answer to exercise 2 is still the echo server of the lesson.
+mod answer_12_2_is_still_the_echo_server {
+    fn exe() -> String {
+        testkit::example("answer-12-2")
+    }
+
+    #[test]
+    fn answers_every_message_and_logs_each_client() {
+        testkit::echo::answers_every_message_and_logs_each_client(&exe());
+    }
+
+    #[test]
+    fn resets_garbage_and_half_closes_hurt_nobody() {
+        testkit::echo::bad_clients_do_not_stop_the_server(&exe());
+    }
+
+    #[test]
+    fn speaks_gbk_when_asked() {
+        testkit::echo::speaks_gbk_when_asked(&exe());
+    }
+}
+
+#[test]
+fn answer_12_2_a_silent_client_is_told_goodbye_and_a_talking_one_is_not() {
+    let exe = testkit::example("answer-12-2");
+    let server = Server::start_with("env", &["IDLE_SECS=1", &exe, "127.0.0.1:0"]);
+    server
+        .process
+        .wait_for_stdout("clients idle for 1 s are told goodbye");
+
+    // A client that speaks every 300 ms, for twice the limit, is never idle.
+    let mut talker = server.connect();
+    let talking = std::thread::spawn(move || {
+        for i in 0..7 {
+            let line = format!("{i}\n");
+            assert_eq!(exchange(&mut talker, &line), format!("{PREFIX}{line}"));
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        // Then it falls silent: its goodbye comes a second later.
+        let quiet_since = Instant::now();
+        let rest = read_to_close(&mut talker);
+        (rest, quiet_since.elapsed())
+    });
+
+    // A client that connects and says nothing is told so after a second,
+    // and closed; so are 200 more at once, each with its own line.
+    let started = Instant::now();
+    let mut silent = server.connect();
+    let me = silent.local_addr().expect("local addr");
+    let mut crowd: Vec<_> = (0..200).map(|_| server.connect()).collect();
+    assert_eq!(read_to_close(&mut silent), "idle for 1 s, goodbye\n");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}");
+    assert!(took < Duration::from_secs(5), "closed after {took:?}");
+    for stream in &mut crowd {
+        assert_eq!(read_to_close(stream), "idle for 1 s, goodbye\n");
+    }
+    server
+        .process
+        .wait_for_stdout(&format!("{me} idle for 1 s: closed"));
+
+    let (rest, quiet) = talking.join().expect("the talker");
+    assert_eq!(rest, "idle for 1 s, goodbye\n");
+    assert!(
+        quiet >= Duration::from_millis(600),
+        "closed after {quiet:?}"
+    );
+    assert!(quiet < Duration::from_secs(5), "closed after {quiet:?}");
+
+    // And the server goes on.
+    let mut late = server.connect();
+    assert_eq!(
+        exchange(&mut late, "still here?\n"),
+        "收到你的消息still here?\n"
+    );
+    assert_eq!(status_field(&server, "Threads"), 1);
+}
+
+#[test]
+fn answer_12_2_waits_30_s_by_default_and_refuses_a_bad_idle_secs() {
+    let exe = testkit::example("answer-12-2");
+    let server = Server::start(&exe);
+    server
+        .process
+        .wait_for_stdout("clients idle for 30 s are told goodbye");
+    let mut silent = server.connect();
+    silent
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .expect("timeout");
+    let mut buf = [0; 64];
+    match silent.read(&mut buf) {
+        Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+        }
+        other => panic!("a silent client got {other:?} within 1.5 s"),
+    }
+
+    let done = run("env", &["IDLE_SECS=0", &exe, "127.0.0.1:0"], b"");
+    done.expect_code(1);
+    if !done
+        .stderr
+        .contains("IDLE_SECS=\"0\": want whole seconds, 1 to 86400")
+    {
+        done.fail("a bad IDLE_SECS is one clear line");
+    }
+}
+
+/// The answer's event loop is the lesson's, with lines added and none
+/// changed: every line of the lesson's `event_loop` is in the answer's, in
+/// the same order.
+#[test]
+fn answer_12_2_event_loop_is_the_lessons_with_lines_added() {
+    // The lines of the function that starts with `start` in `path`, up to
+    // the `}` that ends it at the start of a line.
+    let function = |path: &str| -> Vec<String> {
+        let text =
+            std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap_or_else(|err| panic!("{path}: {err}"));
+        let from = text
+            .find("\nfn event_loop(")
+            .unwrap_or_else(|| panic!("{path} has no fn event_loop"));
+        let body = &text[from + 1..];
+        let end = body.find("\n}\n").expect("the end of the function") + 2;
+        // Anchor lines mark what the notes show: they are not code.
+        body[..end]
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("// ANCHOR"))
+            .map(str::to_string)
+            .collect()
+    };
+    let lesson = function("src/main.rs");
+    assert!(lesson.len() > 30, "{lesson:?}");
+    let mut answer = function("examples/answer-12-2.rs").into_iter();
+    for wanted in &lesson {
+        assert!(
+            answer.any(|line| &line == wanted),
+            "answer-12-2.rs: the lesson's line {wanted:?} of `event_loop` is missing or out of order"
+        );
+    }
+}
