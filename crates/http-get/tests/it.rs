@@ -947,6 +947,48 @@ fn the_wrong_scheme_for_the_server_is_named() {
 }
 
 #[test]
+fn a_server_that_never_answers_the_handshake_times_out() {
+    // A TCP server that accepts and says nothing: the ClientHello waits for
+    // its ServerHello as lesson 09's request waits for its status line.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let silent = thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.set_read_timeout(Some(testkit::TIMEOUT));
+            let _ = std::io::copy(&mut stream, &mut std::io::sink());
+        }
+    });
+    let url = format!("https://{addr}/");
+    let done = get(&["--timeout", "0.5", &url]);
+    testkit::assert_fails(
+        &done,
+        "the TLS handshake with 127.0.0.1 got no answer for 500ms",
+        None,
+    );
+    silent.join().expect("silent server");
+}
+
+#[test]
+fn fail_and_max_time_work_over_tls_too() {
+    let https = Https::start(&["--size", "1000"]);
+    // --fail lets a 200 through, and -i shows its head from inside TLS.
+    let done = https.get(&["--fail", "-i", "--max-time", "20", &https.url("/")]);
+    done.expect_code(0);
+    assert!(
+        done.stdout.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        done.stdout
+    );
+    let line = "0123456789abcdefghijklmnopqrstuvwxyz\n";
+    let body: String = line.chars().cycle().take(1000).collect();
+    assert!(
+        done.stdout.ends_with(&format!("\r\n\r\n{body}")),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
 fn a_cacert_that_is_missing_or_not_pem_is_a_clear_error() {
     let https = Https::start(&[]);
     let missing = https.dir.join("missing.pem").to_string_lossy().into_owned();
