@@ -70,13 +70,22 @@ captured() {
 # them; the TCP time stamps (random too) and ICMP identifiers as letters.
 packets() {
     tcpdump -r "$work/$1.pcap" -n 2>/dev/null |
+        awk '
+            # A reset answering a SYN acknowledges the SYN in absolute
+            # numbers (tcpdump saw no handshake to count from): make it 1.
+            /Flags \[S\],/ && match($0, /seq [0-9]+/) { syn[$3] = substr($0, RSTART + 4, RLENGTH - 4) }
+            /Flags \[R\.\]/ && match($0, /ack [0-9]+/) {
+                to = $5; sub(/:$/, "", to)
+                if ((to in syn) && substr($0, RSTART + 4, RLENGTH - 4) + 0 == syn[to] + 1)
+                    $0 = substr($0, 1, RSTART - 1) "ack 1" substr($0, RSTART + RLENGTH)
+            }
+            { print }' |
         sed -E -e 's/^[0-9:.]+ //' \
             -e 's/(127\.0\.0\.1)\.([0-9]+)/\1:\2/g' |
         normalize |
         sed -E -e 's/(127\.0\.0\.1):([0-9]+)/\1.\2/g' \
             -e '/Flags \[S\]/s/seq [0-9]+/seq 0/' \
             -e '/Flags \[S\.\]/s/seq [0-9]+, ack [0-9]+/seq 0, ack 1/' \
-            -e '/Flags \[R\.\]/s/ack [0-9]+/ack 1/' \
             -e 's/TS val [0-9]+ ecr [1-9][0-9]*/TS val T ecr T/' \
             -e 's/TS val [0-9]+ ecr 0/TS val T ecr 0/' \
             -e 's/ id [0-9]+,/ id ID,/'
@@ -306,3 +315,20 @@ capture timewait tcp
 closed timewait 4
 section 15-capture-08
 packets timewait | head -n 6
+
+# Exercise 3's answer: a client that closes with the server's answer unread
+# in its receive buffer resets the connection instead of closing it. It
+# waits for the answer with a peek, which leaves the bytes unread.
+start unread v2-echo-server 127.0.0.1:0
+as_port "$PORT" 19534
+capture unread "tcp port $PORT"
+python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"hi\n")
+s.recv(1, socket.MSG_PEEK)
+s.close()
+' 127.0.0.1 "$PORT"
+captured unread "Flags [R.]"
+section 15-capture-unread
+packets unread
