@@ -153,6 +153,8 @@ fn run() -> anyhow::Result<()> {
         tally: Tally::default(),
         options,
     };
+    // ANCHOR: loop
+    // Larger than any IP packet: nothing that arrives is cut.
     let mut buf = vec![0; 65_536];
     for seq in 1..=ping.options.count {
         // Listen for replies until this request is due.
@@ -163,6 +165,7 @@ fn run() -> anyhow::Result<()> {
     // The last request has its full wait, unless every reply is in first.
     let last = ping.sent.last().map_or(ping.start, |s| s.at);
     ping.receive_until(&mut buf, last + ping.options.wait)?;
+    // ANCHOR_END: loop
 
     print_statistics(&ping.options.host, &ping.tally, ping.start.elapsed());
     if ping.tally.received == 0 {
@@ -195,8 +198,8 @@ struct Ping {
 /// words (an odd last byte is padded with a zero), fold the carries back
 /// into the low 16 bits, and take the ones' complement.
 ///
-/// Summing a message *including* its checksum gives 0: that is how the
-/// receiver checks it.
+/// The checksum of a message *including* its checksum is 0 (its words sum
+/// to 0xffff): that is how the receiver checks it.
 fn checksum(bytes: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     let mut words = bytes.chunks_exact(2);
