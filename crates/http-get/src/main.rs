@@ -25,8 +25,10 @@
 //! cargo run -p http-get -- -v --cacert /tmp/tls/ca.pem https://localhost:8443/
 //! ```
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,6 +67,9 @@ Options:
                              and for https the TLS version, cipher suite and certificate
   -f, --fail                 exit 1 on a status of 400 or more, printing no body
   -L, --location             follow redirects (at most 5)
+  -o, --output FILE          write the body (and with -i the heads) to FILE instead
+                             of stdout; FILE is made when the first byte arrives,
+                             so --fail leaves none behind
   -m, --max-time SECS        the longest the whole transfer may take, from the first
                              connection to the last byte, redirects included
                              [default: no limit]
@@ -95,6 +100,8 @@ struct Options {
     connect_timeout: Duration,
     timeout: Duration,
     max_time: Option<Duration>,
+    /// -o FILE: where the body goes instead of stdout.
+    output: Option<PathBuf>,
 }
 
 // ANCHOR: deadline
@@ -145,7 +152,10 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let options = parse_args()?;
     let mut url = options.url.clone();
-    let mut out = io::stdout().lock();
+    let mut out: Box<dyn Write> = match &options.output {
+        Some(path) => Box::new(Output::new(path.clone())),
+        None => Box::new(io::stdout().lock()),
+    };
     // One deadline for every request, as curl's --max-time.
     let deadline = options.max_time.map(|max_time| Deadline {
         at: Instant::now() + max_time,
@@ -166,6 +176,49 @@ fn run() -> anyhow::Result<()> {
         "more than {MAX_REDIRECTS} redirects; the last pointed to {}",
         url.target
     )
+}
+
+/// The file of `-o FILE`, made (or emptied) when the first byte is written,
+/// as curl does: a failure before any body leaves no file behind.
+struct Output {
+    path: PathBuf,
+    file: Option<io::BufWriter<File>>,
+}
+
+impl Output {
+    fn new(path: PathBuf) -> Output {
+        Output { path, file: None }
+    }
+
+    /// The error `err` from FILE, saying which file.
+    fn named(&self, what: &str, err: io::Error) -> io::Error {
+        io::Error::new(
+            err.kind(),
+            format!("cannot {what} {}: {err}", self.path.display()),
+        )
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() {
+            let file =
+                File::create(&self.path).map_err(|err| self.named("create", err))?;
+            self.file = Some(io::BufWriter::new(file));
+        }
+        match self.file.as_mut() {
+            Some(file) => file.write(bytes),
+            None => Ok(0),
+        }
+        .map_err(|err| self.named("write to", err))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(file) => file.flush().map_err(|err| self.named("write to", err)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// How one request ended.
@@ -613,6 +666,7 @@ fn parse_args() -> Result<Options, UsageError> {
         connect_timeout: Duration::from_secs(10),
         timeout: Duration::from_secs(30),
         max_time: None,
+        output: None,
     };
     while let Some(arg) = args.next()? {
         match arg {
@@ -620,6 +674,9 @@ fn parse_args() -> Result<Options, UsageError> {
             Arg::Short('v') | Arg::Long("verbose") => options.verbose = true,
             Arg::Short('f') | Arg::Long("fail") => options.fail = true,
             Arg::Short('L') | Arg::Long("location") => options.follow = true,
+            Arg::Short('o') | Arg::Long("output") => {
+                options.output = Some(args.value::<PathBuf>("--output")?);
+            }
             // -k wins over --cacert, whatever their order, as in curl.
             Arg::Short('k') | Arg::Long("insecure") => insecure = true,
             Arg::Long("cacert") => options.trust = Trust::CaFile(args.value("--cacert")?),

@@ -110,6 +110,66 @@ fn content_length_body_and_the_request_sent() {
 }
 
 #[test]
+fn output_file_gets_the_body_and_a_failure_leaves_no_file() {
+    let dir =
+        std::env::temp_dir().join(format!("http-get-output-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let file = dir.join("page.txt");
+    let path = file.to_str().expect("a UTF-8 path");
+
+    // -o: the body goes to the file, nothing to stdout.
+    let (addr, _server) = serve(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec(),
+    ]);
+    let done = get(&["-o", path, &format!("http://{addr}/")]);
+    done.expect_code(0);
+    assert_eq!(done.stdout, "");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("the -o file"),
+        "hello"
+    );
+
+    // -i -o: the head goes into the file too, before the body, as with curl.
+    let (addr, _server) = serve(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi".to_vec()
+    ]);
+    get(&["-i", "-o", path, &format!("http://{addr}/")]).expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("the -o file"),
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+    );
+
+    // --fail with an error status writes nothing, so no file is made.
+    let missing = dir.join("missing.txt");
+    let (addr, _server) = serve(vec![
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope".to_vec(),
+    ]);
+    let done = get(&[
+        "--fail",
+        "-o",
+        missing.to_str().expect("a UTF-8 path"),
+        &format!("http://{addr}/"),
+    ]);
+    testkit::assert_fails(&done, "404", None);
+    assert!(
+        !missing.exists(),
+        "--fail left {} behind",
+        missing.display()
+    );
+
+    // A file that cannot be made: one line naming it, exit 1.
+    let (addr, _server) = serve(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec(),
+    ]);
+    let nowhere = dir.join("no-such-folder").join("x.txt");
+    let nowhere = nowhere.to_str().expect("a UTF-8 path");
+    let done = get(&["-o", nowhere, &format!("http://{addr}/")]);
+    testkit::assert_fails(&done, nowhere, None);
+    testkit::assert_bad_args(EXE, &["-o"], "-o");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn chunked_body_with_extensions_and_trailers() {
     let (addr, _server) = serve(vec![b"HTTP/1.1 200 OK\r\n\
         Transfer-Encoding: chunked\r\nContent-Length: 999\r\n\r\n\
