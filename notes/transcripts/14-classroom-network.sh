@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Lesson 14 on one machine: two udp-listen members of the lesson's group on
+# loopback and the beacons of udp-beacon; a listener that hears nothing; a
+# broadcast on loopback. (The classroom itself, several hosts in network
+# namespaces, is scripts/test-classroom: it needs root.)
+# shellcheck source=notes/transcripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+# group: stdin to stdout with the run's group port shown as the lesson's,
+# 7814, then normalized as usual (the senders' ports become 50001, ...).
+group() {
+    sed -E "s/(239\.255\.14\.14|255\.255\.255\.255):$group_port\b/\1:7814/g" | normalize
+}
+
+# Two members of the group on this machine, one port for both, and three
+# beacons.
+start first udp-listen 239.255.14.14:0
+group_port=$PORT
+start second udp-listen "239.255.14.14:$group_port"
+"$BIN/udp-beacon" "239.255.14.14:$group_port" --count 3 --interval 0.2 >"$work/beacon.out"
+wait_for "$work/first.out" "]: beacon 3"
+wait_for "$work/second.out" "]: beacon 3"
+section 14-beacon
+group <"$work/beacon.out"
+section 14-listen-first
+group <"$work/first.out"
+section 14-listen-second
+group <"$work/second.out"
+stop first
+stop second
+
+# Nobody sends: the listener gives up after --timeout seconds.
+"$BIN/udp-listen" "239.255.14.14:0" --timeout 1 >"$work/silent.out" 2>&1 || echo "(exit status $?)" >>"$work/silent.out"
+section 14-silence
+sed -E 's/(239\.255\.14\.14):[0-9]+/\1:7814/g' "$work/silent.out" | normalize
+
+# A broadcast: a socket bound to the broadcast address hears it; SO_BROADCAST
+# lets the beacon send it. Sent from 127.0.0.1, it stays on loopback.
+start bcast udp-listen 255.255.255.255:0
+group_port=$PORT
+"$BIN/udp-beacon" "255.255.255.255:$group_port" "to everyone" --count 1 >"$work/bbeacon.out"
+wait_for "$work/bcast.out" "]: to everyone"
+section 14-broadcast-beacon
+group <"$work/bbeacon.out"
+section 14-broadcast-listen
+group <"$work/bcast.out"
+stop bcast
