@@ -38,7 +38,11 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep, timeout, timeout_at, Instant};
 
-use room::{Handle, Inbox, Refusal, Room};
+// `crate::room` and `crate::chat` are this file's own `room` and `chat`.
+// Lesson 13's exercise answers (examples/answer-13-*.rs) compile this file as
+// a module and bring a `chat` and a `room` of their own, so it names both from
+// the crate root; the few items marked `pub(crate)` are what they borrow.
+use crate::room::{Handle, Inbox, Refusal, Room};
 
 /// What every member hears when the server shuts down, as its last line.
 const SHUTTING_DOWN: &str = "* 服务器正在关闭 (the server is shutting down)\n";
@@ -84,7 +88,7 @@ fn main() -> ExitCode {
 }
 
 // ANCHOR: runtime
-fn run() -> anyhow::Result<()> {
+pub(crate) fn run() -> anyhow::Result<()> {
     // The room's flags (course::chat), and --runtime.
     let mut multi_thread = false;
     let Options { addr, settings } = chat::parse_args_with(HELP, |name, args| {
@@ -328,7 +332,8 @@ async fn serve(
         drop(writer_done);
     });
 
-    let chatting = chat(&mut reader, room, id, &nick, charset);
+    // `crate::chat` is `chat` below (an exercise answer brings its own).
+    let chatting = crate::chat(&mut reader, room, id, &nick, charset);
     let why = match race(chatting, stopping(&mut stop)).await {
         Winner::First(Ok(why)) => why.to_string(),
         Winner::First(Err(err)) => err.to_string(),
@@ -373,7 +378,7 @@ async fn choose_nick(
                 continue;
             }
         };
-        let (outbox, inbox) = room::outbox();
+        let (outbox, inbox) = crate::room::outbox();
         match room.join(&nick, outbox, Arc::clone(handle)) {
             Ok(id) => return Ok(Some((id, nick, inbox))),
             Err(Refusal::Taken) => answer(write, settings, &chat::taken(&nick)).await?,
@@ -441,7 +446,7 @@ async fn chat(
 /// read waits while someone behind is catching up, not for one that has
 /// stopped (its write deadline or full outbox cuts it off). The pause is a
 /// timer: the other tasks, the writers among them, run meanwhile.
-async fn wait_for_readers(room: &Room) {
+pub(crate) async fn wait_for_readers(room: &Room) {
     let mut behind = room.behind();
     while !behind.is_empty() {
         sleep(Duration::from_millis(20)).await;
@@ -460,7 +465,7 @@ async fn wait_for_readers(room: &Room) {
 // ANCHOR_END: chat
 
 /// A line read from a client.
-enum Line<'a> {
+pub(crate) enum Line<'a> {
     /// A whole line's bytes, without its newline.
     Whole(&'a [u8]),
     /// A line longer than MAX_LINE; it was read and thrown away.
@@ -475,7 +480,7 @@ enum Line<'a> {
 /// Not cancellation safe: dropped in the middle (by `race`), it loses the
 /// part of a line read so far. It is only ever dropped when the connection
 /// is over anyway (the deadline, the shutdown).
-async fn read_line<'a>(
+pub(crate) async fn read_line<'a>(
     reader: &mut BufReader<OwnedReadHalf>,
     line: &'a mut Vec<u8>,
 ) -> io::Result<Line<'a>> {

@@ -1,16 +1,20 @@
-//! The room: who is in it, and an outbox for each member.
-//!
-//! Every task shares one `Room` through an `Arc`. Its lock is a plain
-//! `std::sync::Mutex`, not tokio's: it is held only to look at or change the
-//! list and to put messages in outboxes, none of which waits, and it is never
-//! held across an `.await`. (A std guard held across an `.await` would block
-//! every other task that wants the lock, on the one thread they share, until
-//! the task holding it is polled again: on a current-thread runtime, forever.
-//! The compiler catches it here: a `MutexGuard` is not `Send`, so a task
-//! holding one at an `.await` cannot be given to `tokio::spawn`.)
-//!
-//! As in lesson 04, a change to the list and its announcement happen under
-//! one lock, and a message is encoded once for everyone.
+// The room: who is in it, and an outbox for each member.
+//
+// Every task shares one `Room` through an `Arc`. Its lock is a plain
+// `std::sync::Mutex`, not tokio's: it is held only to look at or change the
+// list and to put messages in outboxes, none of which waits, and it is never
+// held across an `.await`. (A std guard held across an `.await` would block
+// every other task that wants the lock, on the one thread they share, until
+// the task holding it is polled again: on a current-thread runtime, forever.
+// The compiler catches it here: a `MutexGuard` is not `Send`, so a task
+// holding one at an `.await` cannot be given to `tokio::spawn`.)
+//
+// As in lesson 04, a change to the list and its announcement happen under
+// one lock, and a message is encoded once for everyone.
+//
+// (Plain comments, not `//!`: lesson 13's exercise answers include this file
+// word for word into a module of their own, beside the methods they add, and
+// `include!` takes no inner doc comments.)
 
 use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpStream};

@@ -226,3 +226,296 @@ fn no_one_gets_in_after_the_shutdown_starts() {
     assert!(refused, "a connection after the notice: {late:?}");
     server.process.wait().expect_code(0);
 }
+
+/// Lesson 04's whole suite, against each exercise answer: an answer is still
+/// the room, with its change.
+mod answer_13_1_is_still_the_room {
+    testkit::chat_suite!(&testkit::example("answer-13-1"));
+}
+
+/// The rate limit refuses floods by design, so the suite's two floods (1,500
+/// lines as fast as a socket takes them) are left out here; what a flood
+/// meets instead is `answer_13_2_a_flood_gets_five_lines_a_second_through`.
+mod answer_13_2_is_still_the_room {
+    testkit::chat_suite!(
+        &testkit::example("answer-13-2");
+        messages_go_to_everyone_with_name_and_time,
+        nicknames_are_checked_and_may_be_tried_again,
+        nicknames_that_imitate_the_room_or_hide_characters_are_refused,
+        a_line_too_long_is_refused_and_never_sent,
+        control_characters_never_reach_other_terminals,
+        invalid_utf8_resets_and_half_closes_do_not_hurt_the_room,
+        a_nickname_must_come_before_the_deadline_even_byte_by_byte,
+        one_over_the_limit_is_told_the_room_is_full,
+        two_hundred_join_at_once_and_all_get_the_broadcast,
+        joins_and_leaves_are_each_announced_exactly_once_and_in_order,
+        the_welcome_list_and_the_announcements_that_follow_agree,
+        help_bad_arguments_and_a_port_in_use,
+        an_absurd_timeout_is_refused_with_the_accepted_range,
+        a_gbk_room_reads_and_writes_gbk,
+    );
+}
+
+#[test]
+fn answer_13_1_rename_follows_the_join_rules_and_the_room_sees_the_new_name() {
+    let server = Server::start(&testkit::example("answer-13-1"));
+    let mut alice = Chatter::join(&server, "alice");
+    let mut bob = Chatter::join(&server, "bob");
+    alice.wait_for("* bob 加入了聊天室");
+
+    // Refused under the same rules as a join, answered to bob alone.
+    for (line, why) in [
+        ("/nick ALICE\n", "! 昵称已被占用 (ALICE is taken), try another\n"),
+        ("/nick Ａlice\n", "! 昵称已被占用 (Ａlice is taken), try another\n"),
+        (
+            "/nick *system\n",
+            "! 昵称不能以 *、/ 或 ! 开头 (it may not start with *, / or !), try another\n",
+        ),
+        ("/nick \n", "! 昵称不能为空 (the nickname is empty), try another\n"),
+        (
+            "/nick  bob\n",
+            "! 昵称首尾不能有空白 (spaces at the ends), try another\n",
+        ),
+        ("/nick\n", "! usage: /nick newname\n"),
+    ] {
+        bob.send(line);
+        assert_eq!(bob.line(), why, "{line:?}");
+    }
+    // None of that reached alice: her next line is bob's rename.
+    bob.send("/nick Bob\n");
+    for chatter in [&mut alice, &mut bob] {
+        assert_eq!(chatter.line(), "* bob 改名为 Bob (bob is now Bob)\n");
+    }
+    bob.send("/nick robert\n");
+    for chatter in [&mut alice, &mut bob] {
+        assert_eq!(chatter.line(), "* Bob 改名为 robert (Bob is now robert)\n");
+    }
+
+    // Messages, /who and the leave notice all carry the new name.
+    bob.send("hi\n");
+    for chatter in [&mut alice, &mut bob] {
+        let line = chatter.line();
+        assert!(line.ends_with("] robert: hi\n"), "{line:?}");
+    }
+    alice.send("/who\n");
+    assert_eq!(alice.line(), "* 在线 (here): alice, robert\n");
+
+    // The old name is free again; the new one is taken.
+    let mut other = Chatter::connect(&server);
+    other.send("Robert\n");
+    assert!(other.line().contains("昵称已被占用"));
+    other.send("bob\n");
+    other.wait_for("* bob 加入了聊天室");
+    alice.wait_for("* bob 加入了聊天室");
+
+    bob.send("quit\n");
+    bob.wait_for("再见");
+    alice.wait_for("* robert已经离开了 (robert left: QUIT)");
+    server.process.wait_for_stdout("Bob is now robert");
+}
+
+/// Two renames at once to the same free name, from two tasks (on the
+/// multi-thread runtime, two threads): the check and the change are under
+/// one lock, so exactly one gets it and the other is told it is taken.
+#[test]
+fn answer_13_1_two_members_racing_for_one_name_do_not_both_get_it() {
+    let server = Server::start_with(
+        &testkit::example("answer-13-1"),
+        &["127.0.0.1:0", "--runtime", "multi-thread"],
+    );
+    let mut watcher = Chatter::join(&server, "watcher");
+    for round in 0..20 {
+        let (a, b) = (format!("a{round}"), format!("b{round}"));
+        let mut pair = [Chatter::join(&server, &a), Chatter::join(&server, &b)];
+        watcher.wait_for(&format!("* {b} 加入了聊天室"));
+        let wanted = format!("/nick prize{round}\n");
+        for chatter in &mut pair {
+            chatter.send(&wanted);
+        }
+        // Each hears either its own rename or the refusal (the loser may
+        // hear the winner's rename first).
+        let taken = format!("! 昵称已被占用 (prize{round} is taken), try another\n");
+        let mut winners = 0;
+        for (chatter, old) in pair.iter_mut().zip([&a, &b]) {
+            let won =
+                format!("* {old} 改名为 prize{round} ({old} is now prize{round})\n");
+            let answer = (0..10)
+                .map(|_| chatter.line())
+                .find(|line| *line == won || *line == taken)
+                .unwrap_or_else(|| panic!("{old}: no answer to /nick"));
+            winners += usize::from(answer == won);
+        }
+        assert_eq!(winners, 1, "round {round}");
+        for chatter in &mut pair {
+            chatter.send("QUIT\n");
+            chatter.wait_for("再见");
+        }
+        watcher.send("/who\n");
+        assert_eq!(
+            watcher.wait_for("* 在线").pop().expect("who"),
+            "* 在线 (here): watcher\n"
+        );
+    }
+}
+
+/// What a member who pastes twenty lines at once sees: the first five reach
+/// the room, and each one over the limit is answered `! slow down` to the
+/// sender alone. The others see exactly the lines that went through. The
+/// limit is 5 in any second, whatever the machine's speed, so the check is
+/// on counts: if the twenty took less than a second, exactly five went; if
+/// the machine was slow, no more than five per second started.
+#[test]
+fn answer_13_2_a_paste_gets_five_lines_through_and_the_rest_are_refused() {
+    const SLOW_DOWN: &str = "! slow down: at most 5 lines a second\n";
+    let server = Server::start(&testkit::example("answer-13-2"));
+    let mut alice = Chatter::join(&server, "alice");
+    let mut bob = Chatter::join(&server, "bob");
+    alice.wait_for("* bob 加入了聊天室");
+
+    let start = Instant::now();
+    let page: String = (0..20).map(|i| format!("line {i}\n")).collect();
+    alice.send(&page);
+    // Alice gets, in order, one answer per line: her line back, or the
+    // refusal. A marker after the page, /who, ends what she waits for.
+    alice.send("/who\n");
+    let seen = alice.wait_for("* 在线");
+    let took = start.elapsed();
+    let (mut went, mut refused) = (Vec::new(), 0);
+    for line in &seen[..seen.len() - 1] {
+        if line == SLOW_DOWN {
+            refused += 1;
+        } else if let Some(i) = line.split("] alice: line ").nth(1) {
+            went.push(i.trim_end().to_string());
+        } else {
+            panic!("unexpected line {line:?} in {seen:?}");
+        }
+    }
+    assert_eq!(went.len() + refused, 20, "{seen:?}");
+    assert_eq!(&went[..5], ["0", "1", "2", "3", "4"], "{seen:?}");
+    let most = 5 * (took.as_secs() as usize + 1);
+    assert!(
+        went.len() <= most,
+        "{} lines in {took:?}: {seen:?}",
+        went.len()
+    );
+    if took < Duration::from_secs(1) {
+        assert_eq!(went.len(), 5, "{seen:?}");
+    }
+
+    // Bob saw the lines that went, and no refusal (that was alice's alone),
+    // and he is not limited by alice's count.
+    bob.send("and me?\n");
+    let heard = bob.wait_for("] bob: and me?");
+    let from_alice: Vec<_> = heard
+        .iter()
+        .filter_map(|l| l.split("] alice: line ").nth(1))
+        .map(|i| i.trim_end().to_string())
+        .collect();
+    assert_eq!(from_alice, went, "{heard:?}");
+    assert!(!heard.iter().any(|l| l.contains("slow down")), "{heard:?}");
+
+    // A refused line was not counted: a second after her last answer, the
+    // oldest of alice's last five is more than a second old. (Waiting for
+    // the clock is what this checks; the limit is in seconds.)
+    std::thread::sleep(Duration::from_millis(1100));
+    alice.send("after a pause\n");
+    alice.wait_for("] bob: and me?");
+    let line = alice.line();
+    assert!(line.ends_with("] alice: after a pause\n"), "{line:?}");
+    server.process.wait_for_stdout("alice: \"after a pause\"");
+}
+
+/// A member flooding the room (1,000 lines of 4 KB as fast as its socket
+/// takes them) holds up nobody: while it floods, two others exchange ten
+/// messages, and it gets at most five lines a second through. Its reader
+/// task reads and refuses; no one else waits for that. Each of its lines
+/// gets exactly one answer, its own line back or the refusal.
+#[test]
+fn answer_13_2_a_flood_gets_five_lines_a_second_through() {
+    let server = Server::start(&testkit::example("answer-13-2"));
+    let Chatter { reader, mut writer } = Chatter::join(&server, "flood");
+    let mut ears = Chatter {
+        reader,
+        writer: writer.try_clone().expect("clone"),
+    };
+    // The flooder reads its answers on a thread, as a real client would,
+    // and counts them until each of its 1,000 lines has had one.
+    let hearing = std::thread::spawn(move || {
+        let (mut went, mut refused) = (0, 0);
+        for _ in 0..100_000 {
+            let line = ears.line();
+            if line.contains("] flood: ") {
+                went += 1;
+            } else if line.starts_with("! slow down") {
+                refused += 1;
+            }
+            if went + refused == 1000 {
+                break;
+            }
+        }
+        (went, refused)
+    });
+    let mut ping = Chatter::join(&server, "ping");
+    let mut pong = Chatter::join(&server, "pong");
+    let start = Instant::now();
+    let long = "z".repeat(4000);
+    let flood: String = (0..1000).map(|i| format!("{i} {long}\n")).collect();
+    let flooding = std::thread::spawn(move || {
+        writer.write_all(flood.as_bytes()).expect("flood");
+        writer
+    });
+    let mut heard = Vec::new();
+    // Five rounds each way: ping and pong have their own limits, five a
+    // second, which these lines stay within.
+    for i in 0..5 {
+        ping.send(&format!("round {i}\n"));
+        heard.extend(pong.wait_for(&format!("ping: round {i}")));
+        pong.send(&format!("back {i}\n"));
+        ping.wait_for(&format!("pong: back {i}"));
+    }
+    let (went, refused) = hearing.join().expect("the flooder's answers");
+    let took = start.elapsed();
+    drop(flooding.join().expect("flooding thread"));
+    assert_eq!(went + refused, 1000);
+    assert!(went >= 5, "{went} lines went");
+    assert!(
+        went <= 5 * (took.as_secs() as usize + 1),
+        "{went} lines went in {took:?}"
+    );
+    // The room got the lines that went, no more: the flooder's own copy of
+    // each was queued with everyone's, so by now pong's are all queued too,
+    // before the answer to its /who.
+    pong.send("/who\n");
+    heard.extend(pong.wait_for("* 在线"));
+    let floods = heard.iter().filter(|l| l.contains("] flood: ")).count();
+    assert_eq!(floods, went, "flood lines that reached pong");
+}
+
+/// Each answer's `chat` is lesson 13's, with lines added and none changed:
+/// every line of the lesson's `chat` is in the answer's, in the same order.
+/// (A change to the lesson's `chat` shows up here, not in a student's run.)
+#[test]
+fn answer_13_chat_is_the_lessons_with_lines_added() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let chat_fn = |path: &str| -> Vec<String> {
+        let text = fs::read_to_string(format!("{dir}/{path}"))
+            .unwrap_or_else(|err| panic!("{path}: {err}"));
+        let start = text
+            .find("\nasync fn chat(")
+            .unwrap_or_else(|| panic!("{path} has no async fn chat"));
+        let body = &text[start + 1..];
+        let end = body.find("\n}\n").expect("the end of fn chat") + 2;
+        body[..end].lines().map(str::to_string).collect()
+    };
+    let lesson = chat_fn("src/main.rs");
+    assert!(lesson.len() > 30, "{lesson:?}");
+    for answer in ["examples/answer-13-1.rs", "examples/answer-13-2.rs"] {
+        let mut lines = chat_fn(answer).into_iter();
+        for wanted in &lesson {
+            assert!(
+                lines.any(|line| &line == wanted),
+                "{answer}: lesson 13's line {wanted:?} of `chat` is missing or out of order"
+            );
+        }
+    }
+}
