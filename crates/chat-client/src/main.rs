@@ -22,7 +22,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use course::cli::{Arg, Args};
 use course::{Charset, UsageError};
+
+mod find;
 
 /// Where the chat server listens by default (the seed's port).
 const DEFAULT_ADDR: &str = "127.0.0.1:9999";
@@ -37,6 +40,7 @@ const HELP: &str = "\
 chat-client: join a chat room (lesson 04)
 
 Usage: chat-client [ADDR] [--encoding NAME]
+       chat-client --find [--find-on IP] [--find-timeout SECS] [--group GROUP:PORT]
 
 The first line you type is your nickname; every other line goes to the
 room. /who lists who is here; QUIT (or the end of input, Ctrl-D) leaves.
@@ -47,12 +51,19 @@ Arguments:
 Options:
       --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
                         must match the chat server's --encoding
+      --find            wait for a `chat-server --announce` and connect to it
+                        (lesson 14), in the encoding it announces
+      --find-on IP      the interface that listens, by its address
+                        [default: 127.0.0.1]; 0.0.0.0: the routing table's pick
+      --find-timeout SECS   how long to wait for a server [default: 10]
+      --group GROUP:PORT    where servers announce [default: 239.255.14.14:7814]
   -h, --help            print this help
 
 Example:
   chat-client
   printf 'alice\\nhello everyone\\n' | chat-client 127.0.0.1:9999
   chat-client --encoding gbk         # against chat-server --encoding gbk
+  chat-client --find --find-on 0.0.0.0   # the classroom's announced server
 ";
 
 /// What the command line asked for.
@@ -60,6 +71,17 @@ struct Options {
     addr: String,
     /// How text is written to and read from the wire.
     charset: Charset,
+    /// Whether --encoding was given (a found room's encoding is used if not).
+    charset_given: bool,
+    /// --find: where to listen for a server's beacon, and how long.
+    find: Option<Find>,
+}
+
+/// The --find options.
+struct Find {
+    group: std::net::SocketAddrV4,
+    on: std::net::Ipv4Addr,
+    timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -67,7 +89,21 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let Options { addr, charset } = parse_args()?;
+    let Options {
+        mut addr,
+        mut charset,
+        charset_given,
+        find,
+    } = parse_args()?;
+    // Lesson 14: the address (and the room's encoding) from a beacon, as if
+    // typed.
+    if let Some(Find { group, on, timeout }) = find {
+        let found = find::find(group, on, timeout)?;
+        addr = found.addr.to_string();
+        if !charset_given {
+            charset = found.charset;
+        }
+    }
 
     let mut stream =
         TcpStream::connect(&addr).with_context(|| format!("cannot connect to {addr}"))?;
@@ -259,6 +295,70 @@ fn lost_server(why: &str) -> ! {
 
 /// Reads the command line into [`Options`].
 fn parse_args() -> Result<Options, UsageError> {
-    let (addr, charset) = course::cli::addr_and_encoding(HELP, DEFAULT_ADDR)?;
-    Ok(Options { addr, charset })
+    let mut args = Args::from_env(HELP);
+    let mut addr = None;
+    let mut options = Options {
+        addr: DEFAULT_ADDR.to_string(),
+        charset: Charset::UTF8,
+        charset_given: false,
+        find: None,
+    };
+    let (mut find, mut group, mut on, mut timeout) = (false, None, None, None);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("encoding") => {
+                options.charset = Charset::parse(&args.value::<String>("--encoding")?)?;
+                options.charset_given = true;
+            }
+            Arg::Long("find") => find = true,
+            Arg::Long("find-on") => {
+                on = Some(args.value::<std::net::Ipv4Addr>("--find-on")?)
+            }
+            Arg::Long("find-timeout") => {
+                let secs: f64 = args.value("--find-timeout")?;
+                if !(0.001..=3600.0).contains(&secs) {
+                    return Err(UsageError(format!(
+                        "invalid value \"{secs}\" for --find-timeout: expected 0.001 to 3600 seconds"
+                    )));
+                }
+                timeout = Some(Duration::from_secs_f64(secs));
+            }
+            Arg::Long("group") => {
+                let text: String = args.value("--group")?;
+                group = Some(match text.parse::<std::net::SocketAddrV4>() {
+                    Ok(g) if g.ip().is_multicast() && g.port() != 0 => g,
+                    _ => {
+                        return Err(UsageError(format!(
+                        "invalid value {text:?} for --group: expected an IPv4 group and \
+                             a port, like {}",
+                        find::GROUP
+                    )))
+                    }
+                });
+            }
+            Arg::Value(value) if addr.is_none() => {
+                addr = Some(course::cli::parse_addr(value)?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    if find {
+        if let Some(addr) = addr {
+            return Err(UsageError(format!(
+                "{addr} and --find: give an address, or find one, not both"
+            )));
+        }
+        options.find = Some(Find {
+            group: group.unwrap_or(find::GROUP),
+            on: on.unwrap_or(std::net::Ipv4Addr::LOCALHOST),
+            timeout: timeout.unwrap_or(Duration::from_secs(10)),
+        });
+    } else if on.is_some() || group.is_some() || timeout.is_some() {
+        return Err(UsageError(
+            "--find-on, --find-timeout and --group are for --find".into(),
+        ));
+    } else if let Some(addr) = addr {
+        options.addr = addr;
+    }
+    Ok(options)
 }

@@ -269,3 +269,119 @@ fn a_server_that_never_closes_after_quit_does_not_keep_the_client() {
     assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
     server.join().expect("the server");
 }
+
+// ---- Lesson 14: --find, against chat-server --announce, on loopback ----
+
+/// A group of this test's own: the lesson's address with a port nobody else
+/// uses now, so that tests running at once never find each other's rooms.
+fn own_group() -> String {
+    let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("a probe socket");
+    let port = probe.local_addr().expect("addr").port();
+    format!("239.255.14.14:{port}")
+}
+
+/// chat-server on 127.0.0.1, announcing on `group`, with `options`.
+fn announcing(group: &str, options: &[&str]) -> Server {
+    let mut args = vec!["127.0.0.1:0", "--announce", "--group", group];
+    args.extend_from_slice(options);
+    let server = Server::start_with(&beside(EXE, "chat-server"), &args);
+    server.process.wait_for_stdout("announcing on");
+    server
+}
+
+/// A client that finds the room on `group` and joins it as `nick`.
+fn find_and_join(group: &str, nick: &str) -> Process {
+    let mut client = Process::spawn(EXE, &["--find", "--group", group]);
+    client.send_stdin(format!("{nick}\n").as_bytes());
+    client.wait_for_stdout(&format!("* {nick} 加入了聊天室 ({nick} joined)"));
+    client
+}
+
+#[test]
+fn find_connects_to_the_announced_room_without_an_address() {
+    let group = own_group();
+    let server = announcing(&group, &[]);
+    let mut alice = find_and_join(&group, "alice");
+    let bob = find_and_join(&group, "bob");
+    alice.send_stdin(b"hello from alice\n");
+    bob.wait_for_stdout("] alice: hello from alice\n");
+    let found = format!(
+        "found chat-server on {} (encoding UTF-8), announced from 127.0.0.1:",
+        server.addr
+    );
+    for client in [&alice, &bob] {
+        if !client.stderr().contains(&found) {
+            client.fail(&format!("did not say {found:?}"));
+        }
+    }
+    alice.send_stdin(b"QUIT\n");
+    alice.wait().expect_code(0);
+}
+
+#[test]
+fn find_takes_the_rooms_encoding() {
+    let group = own_group();
+    let _server = announcing(&group, &["--encoding", "gbk"]);
+    // The client was given no --encoding: it speaks GBK because the beacon
+    // said so, and the GBK room reads its nickname right.
+    let client = find_and_join(&group, "小明");
+    client.wait_for_stdout("* 欢迎 小明! (welcome)");
+    assert!(
+        client.stderr().contains("(encoding GBK)"),
+        "{}",
+        client.stderr()
+    );
+}
+
+#[test]
+fn a_beacon_for_another_host_or_garbage_is_passed_over() {
+    let group = own_group();
+    let target: std::net::SocketAddr = group.parse().expect("a group");
+    let mut client = Process::spawn(EXE, &["--find", "--group", &group]);
+    // Joined once it says it is looking.
+    client.wait_for_stderr("looking for a chat server");
+    let forger = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket2::SockRef::from(&forger)
+        .set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .expect("IP_MULTICAST_IF");
+    for fake in [
+        &b"\xff\xfe garbage"[..],
+        b"chat-server on 127.0.0.1:1",
+        b"chat-server on 127.0.0.2:9999 encoding utf-8",
+    ] {
+        forger.send_to(fake, target).expect("send");
+    }
+    client.wait_for_stderr("(ignored: 127.0.0.1:");
+    let server = announcing(&group, &[]);
+    client.send_stdin(b"carol\n");
+    client.wait_for_stdout("* carol 加入了聊天室 (carol joined)");
+    let err = client.stderr();
+    assert!(
+        err.contains("announced 127.0.0.2:9999, which is not its own address"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("connected to {}", server.addr)),
+        "{err}"
+    );
+}
+
+#[test]
+fn find_with_no_server_is_exit_1_with_a_hint() {
+    let group = own_group();
+    let done = run(
+        EXE,
+        &["--find", "--group", &group, "--find-timeout", "0.3"],
+        b"",
+    );
+    testkit::assert_fails(&done, "no chat server announced itself", Some("Wi-Fi"));
+}
+
+#[test]
+fn find_arguments() {
+    testkit::assert_bad_args(EXE, &["127.0.0.1:9999", "--find"], "127.0.0.1:9999");
+    testkit::assert_bad_args(EXE, &["--find", "--find-on", "lo"], "lo");
+    testkit::assert_bad_args(EXE, &["--find", "--find-timeout", "0"], "0");
+    testkit::assert_bad_args(EXE, &["--find", "--group", "10.0.0.1:5"], "10.0.0.1:5");
+    testkit::assert_bad_args(EXE, &["--find-on", "127.0.0.1"], "--find-on");
+}

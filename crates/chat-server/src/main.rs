@@ -16,6 +16,7 @@
 //! `--encoding gbk` makes the whole room speak GBK on the wire: every
 //! client of this server must use the same encoding.
 
+mod announce;
 mod room;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -58,12 +59,17 @@ Options:
                              for it [default: 5]
       --encoding NAME        utf-8, gbk, gb2312 or gb18030 [default: utf-8]
                              the one encoding of the whole room
+      --announce             say where the room is, every second, to a
+                             multicast group (lesson 14; TTL 1, out of ADDR's
+                             interface): chat-client --find finds it
+      --group GROUP:PORT     the group to announce on [default: 239.255.14.14:7814]
   -h, --help                 print this help
 
 Example:
   chat-server                        # then, in other terminals: chat-client
   chat-server 127.0.0.1:0 --max-clients 30
   chat-server --encoding gbk         # then: chat-client --encoding gbk
+  chat-server 10.14.1.1:9999 --announce   # then: chat-client --find --find-on 0.0.0.0
 ";
 
 fn main() -> ExitCode {
@@ -71,15 +77,41 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn run() -> anyhow::Result<()> {
-    let Options { addr, settings } = chat::parse_args(HELP)?;
+    // Lesson 14's two options; every other one is the room's (course::chat).
+    let (mut announce, mut group) = (false, None);
+    let Options { addr, settings } = chat::parse_args_with(HELP, |name, args| {
+        match name {
+            "announce" => announce = true,
+            "group" => {
+                group = Some(announce::parse_group(&args.value::<String>("--group")?)?)
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
 
+    // What --announce cannot announce is refused before anything is bound.
+    if group.is_some() && !announce {
+        return Err(course::UsageError("--group is for --announce".into()).into());
+    }
+    if let (true, Ok(typed)) = (announce, addr.parse()) {
+        announce::usable(typed)?;
+    }
     let listener =
         TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
-    course::listening_on_with_encoding(
-        listener.local_addr()?,
-        "chat-client",
-        settings.charset,
-    );
+    let local = listener.local_addr()?;
+    let beacon = match announce {
+        true => Some(announce::prepare(
+            local,
+            group.unwrap_or(announce::GROUP),
+            settings.charset,
+        )?),
+        false => None,
+    };
+    course::listening_on_with_encoding(local, "chat-client", settings.charset);
+    if let Some(beacon) = beacon {
+        beacon.start()?;
+    }
 
     // ANCHOR: accept_loop
     // The room is shared by every client's threads: Arc to share it, a

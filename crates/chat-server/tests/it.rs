@@ -172,3 +172,57 @@ fn answer_04_chat_is_the_lessons_with_lines_added() {
         }
     }
 }
+
+// ---- Lesson 14: --announce ----
+
+#[test]
+fn announce_sends_where_to_connect_to_the_group_from_the_servers_address() {
+    let member = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .expect("socket");
+    let group = std::net::Ipv4Addr::new(239, 255, 14, 14);
+    member
+        .bind(&std::net::SocketAddr::from((group, 0)).into())
+        .expect("bind the group");
+    member
+        .join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
+        .expect("join on loopback");
+    let member: std::net::UdpSocket = member.into();
+    member
+        .set_read_timeout(Some(testkit::TIMEOUT))
+        .expect("timeout");
+    let target = member.local_addr().expect("addr").to_string();
+    let server = Server::start_with(
+        env!("CARGO_BIN_EXE_chat-server"),
+        &[
+            "127.0.0.1:0",
+            "--announce",
+            "--group",
+            &target,
+            "--encoding",
+            "gbk",
+        ],
+    );
+    let announced = format!("chat-server on {} encoding gbk", server.addr);
+    server.process.wait_for_stdout(&format!(
+        "announcing on {target} every second: {announced}\n"
+    ));
+    let mut buf = [0; 512];
+    for _ in 0..2 {
+        let (n, from) = member.recv_from(&mut buf).expect("a beacon");
+        assert_eq!(String::from_utf8_lossy(&buf[..n]), announced);
+        assert_eq!(from.ip(), server.addr.ip());
+    }
+}
+
+#[test]
+fn announce_refuses_what_it_cannot_announce() {
+    let exe = env!("CARGO_BIN_EXE_chat-server");
+    testkit::assert_bad_args(exe, &["0.0.0.0:0", "--announce"], "0.0.0.0:0");
+    testkit::assert_bad_args(exe, &["[::1]:0", "--announce"], "[::1]:0");
+    testkit::assert_bad_args(exe, &["--group", "239.1.1.1:5"], "--group");
+    testkit::assert_bad_args(exe, &["--announce", "--group", "10.0.0.1:5"], "10.0.0.1:5");
+}
