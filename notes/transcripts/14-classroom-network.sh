@@ -45,3 +45,23 @@ group <"$work/bbeacon.out"
 section 14-broadcast-listen
 group <"$work/bcast.out"
 stop bcast
+
+# chat-server --announce on loopback, found by chat-client --find; a
+# udp-listen on the same group hears the room's beacons too. (The group's
+# port is this run's own, shown as 7814.)
+start heard udp-listen 239.255.14.14:0
+group_port=$PORT
+start room chat-server 127.0.0.1:0 --announce --group "239.255.14.14:$group_port"
+as_port "$PORT" 9999
+wait_for "$work/heard.out" "]: chat-server on"
+printf 'alice\nhello, I found you\nQUIT\n' |
+    "$BIN/chat-client" --find --group "239.255.14.14:$group_port" >"$work/alice.out" 2>&1
+wait_for "$work/room.out" "disconnected"
+stop room
+stop heard
+section 14-announce-server
+group <"$work/room.out"
+section 14-find-client
+group <"$work/alice.out"
+section 14-announce-listen
+head -n 3 "$work/heard.out" | group
