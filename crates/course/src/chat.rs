@@ -413,9 +413,12 @@ fn parse(
 }
 
 /// A number of seconds, more than 0 and at most [`MAX_SECONDS`], as typed
-/// (`20`, `0.5`). The error quotes what was typed, cut short if it is long,
-/// never the number it parsed to (`1e300` is 301 digits).
-fn seconds(raw: &str, name: &str) -> Result<Duration, UsageError> {
+/// (`20`, `0.5`) for the option `name` (`--nick-timeout`). The error quotes
+/// what was typed, cut short if it is long, never the number it parsed to
+/// (`1e300` is 301 digits). Public so that a server's own options read
+/// seconds the way the room's do (lesson 13's answer 3, `--shutdown-timeout`,
+/// in [`parse_args_with`]).
+pub fn seconds(raw: &str, name: &str) -> Result<Duration, UsageError> {
     raw.parse::<f64>()
         .ok()
         .and_then(|value| Duration::try_from_secs_f64(value).ok())
