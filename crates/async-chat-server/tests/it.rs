@@ -258,60 +258,9 @@ mod answer_13_2_is_still_the_room {
 
 #[test]
 fn answer_13_1_rename_follows_the_join_rules_and_the_room_sees_the_new_name() {
-    let server = Server::start(&testkit::example("answer-13-1"));
-    let mut alice = Chatter::join(&server, "alice");
-    let mut bob = Chatter::join(&server, "bob");
-    alice.wait_for("* bob 加入了聊天室");
-
-    // Refused under the same rules as a join, answered to bob alone.
-    for (line, why) in [
-        ("/nick ALICE\n", "! 昵称已被占用 (ALICE is taken), try another\n"),
-        ("/nick Ａlice\n", "! 昵称已被占用 (Ａlice is taken), try another\n"),
-        (
-            "/nick *system\n",
-            "! 昵称不能以 *、/ 或 ! 开头 (it may not start with *, / or !), try another\n",
-        ),
-        ("/nick \n", "! 昵称不能为空 (the nickname is empty), try another\n"),
-        (
-            "/nick  bob\n",
-            "! 昵称首尾不能有空白 (spaces at the ends), try another\n",
-        ),
-        ("/nick\n", "! usage: /nick newname\n"),
-    ] {
-        bob.send(line);
-        assert_eq!(bob.line(), why, "{line:?}");
-    }
-    // None of that reached alice: her next line is bob's rename.
-    bob.send("/nick Bob\n");
-    for chatter in [&mut alice, &mut bob] {
-        assert_eq!(chatter.line(), "* bob 改名为 Bob (bob is now Bob)\n");
-    }
-    bob.send("/nick robert\n");
-    for chatter in [&mut alice, &mut bob] {
-        assert_eq!(chatter.line(), "* Bob 改名为 robert (Bob is now robert)\n");
-    }
-
-    // Messages, /who and the leave notice all carry the new name.
-    bob.send("hi\n");
-    for chatter in [&mut alice, &mut bob] {
-        let line = chatter.line();
-        assert!(line.ends_with("] robert: hi\n"), "{line:?}");
-    }
-    alice.send("/who\n");
-    assert_eq!(alice.line(), "* 在线 (here): alice, robert\n");
-
-    // The old name is free again; the new one is taken.
-    let mut other = Chatter::connect(&server);
-    other.send("Robert\n");
-    assert!(other.line().contains("昵称已被占用"));
-    other.send("bob\n");
-    other.wait_for("* bob 加入了聊天室");
-    alice.wait_for("* bob 加入了聊天室");
-
-    bob.send("quit\n");
-    bob.wait_for("再见");
-    alice.wait_for("* robert已经离开了 (robert left: QUIT)");
-    server.process.wait_for_stdout("Bob is now robert");
+    testkit::chat::rename_follows_the_join_rules_and_the_room_sees_the_new_name(
+        &testkit::example("answer-13-1"),
+    );
 }
 
 /// Two renames at once to the same free name, from two tasks (on the
@@ -496,26 +445,10 @@ fn answer_13_2_a_flood_gets_five_lines_a_second_through() {
 /// (A change to the lesson's `chat` shows up here, not in a student's run.)
 #[test]
 fn answer_13_chat_is_the_lessons_with_lines_added() {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let chat_fn = |path: &str| -> Vec<String> {
-        let text = fs::read_to_string(format!("{dir}/{path}"))
-            .unwrap_or_else(|err| panic!("{path}: {err}"));
-        let start = text
-            .find("\nasync fn chat(")
-            .unwrap_or_else(|| panic!("{path} has no async fn chat"));
-        let body = &text[start + 1..];
-        let end = body.find("\n}\n").expect("the end of fn chat") + 2;
-        body[..end].lines().map(str::to_string).collect()
-    };
-    let lesson = chat_fn("src/main.rs");
-    assert!(lesson.len() > 30, "{lesson:?}");
-    for answer in ["examples/answer-13-1.rs", "examples/answer-13-2.rs"] {
-        let mut lines = chat_fn(answer).into_iter();
-        for wanted in &lesson {
-            assert!(
-                lines.any(|line| &line == wanted),
-                "{answer}: lesson 13's line {wanted:?} of `chat` is missing or out of order"
-            );
-        }
-    }
+    testkit::assert_lines_kept(
+        env!("CARGO_MANIFEST_DIR"),
+        "async fn chat(",
+        "src/main.rs",
+        &["examples/answer-13-1.rs", "examples/answer-13-2.rs"],
+    );
 }

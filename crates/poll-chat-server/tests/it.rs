@@ -102,73 +102,9 @@ mod answer_12_3_is_still_the_room {
 
 #[test]
 fn answer_12_3_private_message_reaches_only_its_target() {
-    let server = Server::start(&testkit::example("answer-12-3"));
-    let mut alice = Chatter::join(&server, "alice");
-    let mut bob = Chatter::join(&server, "bob");
-    let mut carol = Chatter::join(&server, "carol");
-    alice.wait_for("* carol 加入了聊天室");
-    bob.wait_for("* carol 加入了聊天室");
-
-    // Compared as nicknames are when joining: BOB is bob, shown as bob.
-    alice.send("/msg BOB the key is under the mat\n");
-    for chatter in [&mut bob, &mut alice] {
-        let line = chatter.line();
-        assert!(line.starts_with('['), "{line:?}");
-        assert_eq!(
-            &line[9..],
-            "] alice -> bob: the key is under the mat\n",
-            "{line:?}"
-        );
-    }
-    // Carol's next line is the next message to everyone, not the private one.
-    alice.send("hello all\n");
-    let line = carol.line();
-    assert!(line.ends_with("] alice: hello all\n"), "{line:?}");
-    bob.wait_for("] alice: hello all");
-    alice.wait_for("] alice: hello all");
-
-    // A message to oneself comes once.
-    bob.send("/msg bob note to self\n");
-    let line = bob.line();
-    assert!(line.ends_with("] bob -> bob: note to self\n"), "{line:?}");
-    bob.send("/who\n");
-    assert_eq!(bob.line(), "* 在线 (here): alice, bob, carol\n");
-
-    // Nobody by that name, a name that could be nobody's, no text: the
-    // sender alone hears why, and the room hears nothing.
-    for (line, answer) in [
-        ("/msg dave hi\n", "! nobody called dave is here\n"),
-        ("/msg *dave hi\n", "! nobody called *dave is here\n"),
-        ("/msg bob\n", "! usage: /msg nick text\n"),
-        ("/msg bob   \n", "! usage: /msg nick text\n"),
-        ("/msg\n", "! usage: /msg nick text\n"),
-    ] {
-        alice.send(line);
-        assert_eq!(alice.line(), answer, "{line:?}");
-    }
-    carol.send("/who\n");
-    assert_eq!(carol.line(), "* 在线 (here): alice, bob, carol\n");
-
-    // `/msgs` is no command: it is a message to everyone.
-    alice.send("/msgs are new\n");
-    let line = carol.line();
-    assert!(line.ends_with("] alice: /msgs are new\n"), "{line:?}");
-
-    // A member who has left is nobody.
-    carol.send("QUIT\n");
-    alice.wait_for("* carol已经离开了 (carol left: QUIT)");
-    alice.send("/msg carol are you there?\n");
-    assert_eq!(alice.line(), "! nobody called carol is here\n");
-
-    // The server's log names who wrote to whom, never what.
-    server
-        .process
-        .wait_for_stdout("alice sent a private message to bob");
-    assert!(
-        !server.process.stdout().contains("under the mat"),
-        "{}",
-        server.process.stdout()
-    );
+    testkit::chat::private_message_reaches_only_its_target(&testkit::example(
+        "answer-12-3",
+    ));
 }
 
 #[test]
@@ -231,25 +167,10 @@ fn answer_12_3_a_member_too_slow_for_private_messages_is_cut_off_as_for_a_broadc
 /// (A change to the lesson's `chat` shows up here, not in a student's run.)
 #[test]
 fn answer_12_3_chat_is_the_lessons_with_lines_added() {
-    // The lines of the function that starts with `start` in `path`, up to
-    // the `}` that ends it at the start of a line.
-    let function = |path: &str, start: &str| -> Vec<String> {
-        let text = fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap_or_else(|err| panic!("{path}: {err}"));
-        let from = text
-            .find(start)
-            .unwrap_or_else(|| panic!("{path} has no {start:?}"));
-        let body = &text[from + 1..];
-        let end = body.find("\n}\n").expect("the end of the function") + 2;
-        body[..end].lines().map(str::to_string).collect()
-    };
-    let lesson = function("src/main.rs", "\nfn chat(");
-    assert!(lesson.len() > 20, "{lesson:?}");
-    let mut answer = function("examples/answer-12-3.rs", "\nfn chat(").into_iter();
-    for wanted in &lesson {
-        assert!(
-            answer.any(|line| &line == wanted),
-            "answer-12-3.rs: the lesson's line {wanted:?} of `chat` is missing or out of order"
-        );
-    }
+    testkit::assert_lines_kept(
+        env!("CARGO_MANIFEST_DIR"),
+        "fn chat(",
+        "src/main.rs",
+        &["examples/answer-12-3.rs"],
+    );
 }

@@ -510,31 +510,10 @@ fn answer_12_2_waits_30_s_by_default_and_refuses_a_bad_idle_secs() {
 /// the same order.
 #[test]
 fn answer_12_2_event_loop_is_the_lessons_with_lines_added() {
-    // The lines of the function that starts with `start` in `path`, up to
-    // the `}` that ends it at the start of a line.
-    let function = |path: &str| -> Vec<String> {
-        let text =
-            std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap_or_else(|err| panic!("{path}: {err}"));
-        let from = text
-            .find("\nfn event_loop(")
-            .unwrap_or_else(|| panic!("{path} has no fn event_loop"));
-        let body = &text[from + 1..];
-        let end = body.find("\n}\n").expect("the end of the function") + 2;
-        // Anchor lines mark what the notes show: they are not code.
-        body[..end]
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("// ANCHOR"))
-            .map(str::to_string)
-            .collect()
-    };
-    let lesson = function("src/main.rs");
-    assert!(lesson.len() > 30, "{lesson:?}");
-    let mut answer = function("examples/answer-12-2.rs").into_iter();
-    for wanted in &lesson {
-        assert!(
-            answer.any(|line| &line == wanted),
-            "answer-12-2.rs: the lesson's line {wanted:?} of `event_loop` is missing or out of order"
-        );
-    }
+    testkit::assert_lines_kept(
+        env!("CARGO_MANIFEST_DIR"),
+        "fn event_loop(",
+        "src/main.rs",
+        &["examples/answer-12-2.rs"],
+    );
 }

@@ -798,3 +798,149 @@ pub fn a_gbk_room_reads_and_writes_gbk(exe: &str) {
     late.send(b"\x81\x20\n");
     late.wait_for("(not valid GBK)");
 }
+
+// ---- Exercise answers that two lessons share ----
+//
+// Not in `chat_suite!`: a `/msg` (lesson 04's answer 1, lesson 12's answer
+// 3) and a `/nick` (lesson 04's answer 2, lesson 13's answer 1) are answers,
+// not the room. Each answer's test calls the check by the exercise's name.
+
+/// `/msg nick text` goes to `nick` and back to its sender as
+/// `[HH:MM:SS] sender -> nick: text`, and to nobody else; the target is
+/// found as nicknames are compared when joining; nobody by that name (one
+/// who left, too), or no text, is answered to the sender alone; the log says
+/// who wrote to whom, never what.
+pub fn private_message_reaches_only_its_target(exe: &str) {
+    let server = Server::start(exe);
+    let mut alice = Chatter::join(&server, "alice");
+    let mut bob = Chatter::join(&server, "bob");
+    let mut carol = Chatter::join(&server, "carol");
+    alice.wait_for("* carol 加入了聊天室");
+    bob.wait_for("* carol 加入了聊天室");
+
+    // Compared as nicknames are when joining: BOB is bob, shown as bob.
+    alice.send("/msg BOB the key is under the mat\n");
+    for chatter in [&mut bob, &mut alice] {
+        let line = chatter.line();
+        assert!(line.starts_with('['), "{line:?}");
+        assert_eq!(
+            &line[9..],
+            "] alice -> bob: the key is under the mat\n",
+            "{line:?}"
+        );
+    }
+    // Carol's next line is the next message to everyone, not the private one.
+    alice.send("hello all\n");
+    let line = carol.line();
+    assert!(line.ends_with("] alice: hello all\n"), "{line:?}");
+    bob.wait_for("] alice: hello all");
+    alice.wait_for("] alice: hello all");
+
+    // A message to oneself comes once.
+    bob.send("/msg bob note to self\n");
+    let line = bob.line();
+    assert!(line.ends_with("] bob -> bob: note to self\n"), "{line:?}");
+    bob.send("/who\n");
+    assert_eq!(bob.line(), "* 在线 (here): alice, bob, carol\n");
+
+    // Nobody by that name, a name that could be nobody's, no text: the
+    // sender alone hears why, and the room hears nothing.
+    for (line, answer) in [
+        ("/msg dave hi\n", "! nobody called dave is here\n"),
+        ("/msg *dave hi\n", "! nobody called *dave is here\n"),
+        ("/msg bob\n", "! usage: /msg nick text\n"),
+        ("/msg bob   \n", "! usage: /msg nick text\n"),
+        ("/msg\n", "! usage: /msg nick text\n"),
+    ] {
+        alice.send(line);
+        assert_eq!(alice.line(), answer, "{line:?}");
+    }
+    carol.send("/who\n");
+    assert_eq!(carol.line(), "* 在线 (here): alice, bob, carol\n");
+
+    // `/msgs` is no command: it is a message to everyone.
+    alice.send("/msgs are new\n");
+    let line = carol.line();
+    assert!(line.ends_with("] alice: /msgs are new\n"), "{line:?}");
+
+    // A member who has left is nobody.
+    carol.send("QUIT\n");
+    alice.wait_for("* carol已经离开了 (carol left: QUIT)");
+    alice.send("/msg carol are you there?\n");
+    assert_eq!(alice.line(), "! nobody called carol is here\n");
+
+    // The server's log names who wrote to whom, never what.
+    server
+        .process
+        .wait_for_stdout("alice sent a private message to bob");
+    assert!(
+        !server.process.stdout().contains("under the mat"),
+        "{}",
+        server.process.stdout()
+    );
+}
+
+/// `/nick newname` is refused under the rules of a join, to its sender
+/// alone; a rename is told to the room, and messages, `/who`, the leave
+/// notice and the next join all go by the new name; the old one is free.
+pub fn rename_follows_the_join_rules_and_the_room_sees_the_new_name(exe: &str) {
+    let server = Server::start(exe);
+    let mut alice = Chatter::join(&server, "alice");
+    let mut bob = Chatter::join(&server, "bob");
+    alice.wait_for("* bob 加入了聊天室");
+
+    // Refused under the same rules as a join, answered to bob alone.
+    for (line, why) in [
+        ("/nick ALICE\n", "! 昵称已被占用 (ALICE is taken), try another\n"),
+        ("/nick Ａlice\n", "! 昵称已被占用 (Ａlice is taken), try another\n"),
+        (
+            "/nick *system\n",
+            "! 昵称不能以 *、/ 或 ! 开头 (it may not start with *, / or !), try another\n",
+        ),
+        ("/nick \n", "! 昵称不能为空 (the nickname is empty), try another\n"),
+        (
+            "/nick  bob\n",
+            "! 昵称首尾不能有空白 (spaces at the ends), try another\n",
+        ),
+        ("/nick\n", "! usage: /nick newname\n"),
+    ] {
+        bob.send(line);
+        assert_eq!(bob.line(), why, "{line:?}");
+    }
+    let long = format!("/nick {}\n", "长".repeat(33));
+    bob.send(&long);
+    assert!(bob.line().contains("昵称太长"));
+
+    // None of that reached alice: her next line is bob's rename. Its own
+    // name in other letters is free for it; the room is told.
+    bob.send("/nick Bob\n");
+    for chatter in [&mut alice, &mut bob] {
+        assert_eq!(chatter.line(), "* bob 改名为 Bob (bob is now Bob)\n");
+    }
+    bob.send("/nick robert\n");
+    for chatter in [&mut alice, &mut bob] {
+        assert_eq!(chatter.line(), "* Bob 改名为 robert (Bob is now robert)\n");
+    }
+
+    // Messages, /who and the leave notice all carry the new name.
+    bob.send("hi\n");
+    for chatter in [&mut alice, &mut bob] {
+        let line = chatter.line();
+        assert!(line.ends_with("] robert: hi\n"), "{line:?}");
+    }
+    alice.send("/who\n");
+    assert_eq!(alice.line(), "* 在线 (here): alice, robert\n");
+
+    // The old name is free again; the new one is taken.
+    let mut other = Chatter::connect(&server);
+    other.send("Robert\n");
+    assert!(other.line().contains("昵称已被占用"));
+    other.send("bob\n");
+    other.wait_for("* bob 加入了聊天室");
+    alice.wait_for("* bob 加入了聊天室");
+
+    bob.send("quit\n");
+    bob.wait_for("再见");
+    alice.wait_for("* robert已经离开了 (robert left: QUIT)");
+    server.process.wait_for_stdout("Bob is now robert");
+}

@@ -557,6 +557,48 @@ pub fn assert_split_character_echoed(stream: &mut TcpStream, prefix: &str) {
     assert_eq!(replies.replace(prefix, ""), line);
 }
 
+/// An exercise's answer that changes a lesson's function by adding lines,
+/// never by changing them: fails unless every line of the function
+/// `signature` (where a line starts with it: `fn chat(`, `async fn chat(`)
+/// of `lesson` is in the same function of each of `answers`, in the same
+/// order. Paths are relative to `dir`, the package's folder
+/// (`env!("CARGO_MANIFEST_DIR")`). A function ends at the first `}` that
+/// starts a line; `// ANCHOR` lines mark what the notes show, not code, and
+/// are left out. (A change to the lesson's function shows up here, not in a
+/// student's run of an answer.)
+pub fn assert_lines_kept(dir: &str, signature: &str, lesson: &str, answers: &[&str]) {
+    let function = |path: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(format!("{dir}/{path}"))
+            .unwrap_or_else(|err| panic!("{path}: {err}"));
+        let from = text
+            .find(&format!("\n{signature}"))
+            .unwrap_or_else(|| panic!("{path} has no {signature:?}"));
+        let body = &text[from + 1..];
+        let end = body
+            .find("\n}\n")
+            .unwrap_or_else(|| panic!("{path}: no end to {signature:?}"))
+            + 2;
+        body[..end]
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("// ANCHOR"))
+            .map(str::to_string)
+            .collect()
+    };
+    let wanted = function(lesson);
+    // A lesson's function found whole, not cut short by a misread end.
+    assert!(wanted.len() > 20, "{lesson}: {wanted:?}");
+    for answer in answers {
+        let mut lines = function(answer).into_iter();
+        for line in &wanted {
+            assert!(
+                lines.any(|l| &l == line),
+                "{answer}: the lesson's line {line:?} of `{signature}` is missing or \
+                 out of order"
+            );
+        }
+    }
+}
+
 /// The path of another lesson program built beside `exe` (the tests of one
 /// package use the programs of another: `cargo test --workspace` builds
 /// them all before running any test).
