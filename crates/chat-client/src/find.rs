@@ -39,9 +39,16 @@ pub fn find(
     socket
         .bind(&SocketAddr::V4(group).into())
         .with_context(|| format!("cannot bind {group}"))?;
-    socket
-        .join_multicast_v4(group.ip(), &on)
-        .with_context(|| format!("cannot join {} on {on}", group.ip()))?;
+    socket.join_multicast_v4(group.ip(), &on).with_context(|| {
+        // With 0.0.0.0 the routing table picks the interface: without a
+        // default route it has none to pick.
+        let why = if on.is_unspecified() {
+            " (no route picks an interface: name one with --find-on ADDR)"
+        } else {
+            ""
+        };
+        format!("cannot join {} on {on}{why}", group.ip())
+    })?;
     let socket: UdpSocket = socket.into();
     eprintln!("looking for a chat server on {group} (joined on {on})...");
 
