@@ -77,7 +77,8 @@ closed() {
 # shown as N. After the handshake, how the records are cut into segments and
 # which side's come first depend on timing too; what each side sends does
 # not: one line per side, its records in order, and its FIN. MODE is tls for
-# that; with text (plain http), each side's bytes are shown as text.
+# that; with text (plain http), each side's bytes are shown as text, after
+# how many there are.
 segments() {
     tcpdump -r "$work/$1.pcap" -n -x 2>/dev/null | python3 -c '
 import sys
@@ -142,7 +143,7 @@ for src in sorted(order, key=lambda s: s.endswith(server)):
         shown = ", ".join(" ".join(r) for r in records(bytes(stream)))
         print(f"{src} > {dst}: TLS {shown}" + (", then FIN" if fin else ""))
     else:
-        print(f"{src} > {dst}:")
+        print(f"{src} > {dst}: {len(stream)} bytes")
         text = bytes(stream).decode("utf-8", "replace").replace("\r\n", "\n")
         for line in text.rstrip("\n").split("\n"):
             print("    " + line)
@@ -208,9 +209,10 @@ for at in range(0, len(ext), 16):
 
 # web: stdin to stdout, python's run-time values made stable as in lesson
 # 09's script: the Date header, python's version, the port in the Host
-# header.
+# header; and the size of python's answer, which its version changes.
 web() {
     sed -E -e 's/^(    Date: ).*/\1Sun, 22 Nov 2026 12:00:00 GMT/' \
+        -e 's/^(127\.0\.0\.1\.8000 > [0-9.]+: )[0-9]+ bytes$/\1N bytes/' \
         -e 's#Python/3\.[0-9]+\.[0-9]+#Python/3.x.y#' \
         -e "s/localhost:$http_port/localhost:8000/"
 }
