@@ -94,6 +94,13 @@ def records(payload):
         i += 5 + size
     return out
 
+def listed(found):
+    """Records as type and size, a type named once for a run of them."""
+    out = []
+    for i, (kind, size) in enumerate(found):
+        out.append(size if i and found[i - 1][0] == kind else kind + " " + size)
+    return ", ".join(out)
+
 segments = []
 for text in sys.stdin:
     if text.startswith("\t"):
@@ -125,7 +132,7 @@ for head, data in segments:
                 for r in found:
                     if r[0] == "application_data":
                         r[1] = "N"
-            line += ": TLS " + ", ".join(" ".join(r) for r in found)
+            line += ": TLS " + listed(found)
             if not src.endswith(server) and found[0][0] == "change_cipher_spec":
                 handshaking = False
         print(line)
@@ -140,7 +147,7 @@ if mode == "tls":
 for src in sorted(order, key=lambda s: s.endswith(server)):
     dst, stream, fin = later[src]
     if mode == "tls":
-        shown = ", ".join(" ".join(r) for r in records(bytes(stream)))
+        shown = listed(records(bytes(stream)))
         print(f"{src} > {dst}: TLS {shown}" + (", then FIN" if fin else ""))
     else:
         print(f"{src} > {dst}: {len(stream)} bytes")
@@ -203,7 +210,7 @@ for at in range(0, len(ext), 16):
     chunk = ext[at:at + 16]
     pairs = " ".join(chunk[j:j + 2].hex() for j in range(0, len(chunk), 2))
     text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-    print(f"\t0x{at:04x}:  {pairs:<39}  {text}")
+    print(f"  0x{at:04x}:  {pairs:<39}  {text}")
 '
 }
 
