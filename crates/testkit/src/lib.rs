@@ -559,21 +559,29 @@ pub fn assert_split_character_echoed(stream: &mut TcpStream, prefix: &str) {
 
 /// An exercise's answer that changes a lesson's function by adding lines,
 /// never by changing them: fails unless every line of the function
-/// `signature` (where a line starts with it: `fn chat(`, `async fn chat(`)
-/// of `lesson` is in the same function of each of `answers`, in the same
-/// order. Paths are relative to `dir`, the package's folder
-/// (`env!("CARGO_MANIFEST_DIR")`). A function ends at the first `}` that
-/// starts a line; `// ANCHOR` lines mark what the notes show, not code, and
-/// are left out. (A change to the lesson's function shows up here, not in a
-/// student's run of an answer.)
+/// `signature` (where a line starts with it, after any `pub`: `fn chat(`,
+/// `async fn chat(`) of `lesson` is in the same function of each of
+/// `answers`, in the same order. Paths are relative to `dir`, the package's
+/// folder (`env!("CARGO_MANIFEST_DIR")`). A function ends at the first `}`
+/// that starts a line; `// ANCHOR` lines mark what the notes show, not code,
+/// and are left out. (A change to the lesson's function shows up here, not
+/// in a student's run of an answer.)
 pub fn assert_lines_kept(dir: &str, signature: &str, lesson: &str, answers: &[&str]) {
     let function = |path: &str| -> Vec<String> {
         let text = std::fs::read_to_string(format!("{dir}/{path}"))
             .unwrap_or_else(|err| panic!("{path}: {err}"));
-        let from = text
-            .find(&format!("\n{signature}"))
+        // A lesson may lend its function to the answers (`pub(crate)`); an
+        // answer's own copy needs no `pub`: the two compare without it.
+        let from = ["", "pub(crate) ", "pub "]
+            .iter()
+            .filter_map(|vis| text.find(&format!("\n{vis}{signature}")))
+            .min()
             .unwrap_or_else(|| panic!("{path} has no {signature:?}"));
         let body = &text[from + 1..];
+        let body = body
+            .strip_prefix("pub(crate) ")
+            .or_else(|| body.strip_prefix("pub "))
+            .unwrap_or(body);
         let end = body
             .find("\n}\n")
             .unwrap_or_else(|| panic!("{path}: no end to {signature:?}"))
