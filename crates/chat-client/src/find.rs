@@ -1,6 +1,9 @@
-//! `--find` (lesson 14): instead of an address typed by hand, wait for a
-//! chat server's beacon (`chat-server --announce`) on a multicast group, and
-//! connect to the address it announces.
+// `--find` (lesson 14): instead of an address typed by hand, wait for a
+// chat server's beacon (`chat-server --announce`) on a multicast group, and
+// connect to the address it announces.
+//
+// (Plain comments, not `//!`: lesson 14's exercise answer includes this file
+// word for word, and include! takes no inner doc comments.)
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
@@ -21,15 +24,21 @@ pub struct Found {
     pub charset: Charset,
 }
 
-// ANCHOR: find
-/// Joins `group` on the interface with the address `on` (0.0.0.0: the one
-/// the routing table picks) and waits, at most `timeout`, for the first
-/// beacon of a chat server. Datagrams that are not one are passed over.
+/// Waits, at most `timeout`, for the first chat server's beacon on `group`,
+/// joined on the interface with the address `on`.
 pub fn find(
     group: SocketAddrV4,
     on: Ipv4Addr,
     timeout: Duration,
 ) -> anyhow::Result<Found> {
+    let socket = join(group, on)?;
+    next(&socket, Instant::now() + timeout)?.ok_or_else(|| nobody(group, timeout))
+}
+
+// ANCHOR: find
+/// Joins `group` on the interface with the address `on` (0.0.0.0: the one
+/// the routing table picks).
+pub(crate) fn join(group: SocketAddrV4, on: Ipv4Addr) -> anyhow::Result<UdpSocket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
         .context("cannot create a UDP socket")?;
     // Several clients (and a udp-listen) on one host may wait at once.
@@ -49,27 +58,34 @@ pub fn find(
         };
         format!("cannot join {} on {on}{why}", group.ip())
     })?;
-    let socket: UdpSocket = socket.into();
     eprintln!("looking for a chat server on {group} (joined on {on})...");
+    Ok(socket.into())
+}
 
-    let deadline = Instant::now() + timeout;
+/// The next chat server's beacon before `deadline`, or `None` once it has
+/// passed. Datagrams that are not one are passed over.
+pub(crate) fn next(
+    socket: &UdpSocket,
+    deadline: Instant,
+) -> anyhow::Result<Option<Found>> {
     let mut buf = [0; 512];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(nobody(group, timeout));
+            return Ok(None);
         }
         socket.set_read_timeout(Some(left))?;
         let (n, from) = match socket.recv_from(&mut buf) {
             Ok(pair) => pair,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            // The read timeout: the deadline has come.
             Err(err)
                 if matches!(
                     err.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(nobody(group, timeout))
+                return Ok(None)
             }
             Err(err) => return Err(err).context("cannot receive"),
         };
@@ -83,7 +99,7 @@ pub fn find(
                     found.addr,
                     found.charset.name()
                 );
-                return Ok(found);
+                return Ok(Some(found));
             }
             Some(found) => eprintln!(
                 "(ignored: {from} announced {}, which is not its own address)",
@@ -109,7 +125,7 @@ fn beacon(bytes: &[u8]) -> Option<Found> {
 
 /// No beacon in time: the error, and the classroom's usual reasons on a
 /// line of their own, in the shape of course::main's hints.
-fn nobody(group: SocketAddrV4, timeout: Duration) -> anyhow::Error {
+pub(crate) fn nobody(group: SocketAddrV4, timeout: Duration) -> anyhow::Error {
     anyhow::anyhow!(
         "no chat server announced itself on {group} within {} s\n\
          chat-client: hint: is `chat-server ADDR --announce` running on the same \

@@ -27,6 +27,10 @@ use course::{Charset, UsageError};
 
 mod find;
 
+// `crate::find` is this file's own `find` module. Lesson 14's exercise answer
+// (examples/answer-14-2.rs) compiles this file as a module and brings a
+// `find` of its own, so it is named from the crate root.
+
 /// Where the chat server listens by default (the seed's port).
 const DEFAULT_ADDR: &str = "127.0.0.1:9999";
 
@@ -88,7 +92,7 @@ fn main() -> ExitCode {
     course::main(run)
 }
 
-fn run() -> anyhow::Result<()> {
+pub(crate) fn run() -> anyhow::Result<()> {
     let Options {
         mut addr,
         mut charset,
@@ -98,7 +102,7 @@ fn run() -> anyhow::Result<()> {
     // Lesson 14: the address (and the room's encoding) from a beacon, as if
     // typed.
     if let Some(Find { group, on, timeout }) = find {
-        let found = find::find(group, on, timeout)?;
+        let found = crate::find::find(group, on, timeout)?;
         addr = found.addr.to_string();
         if !charset_given {
             charset = found.charset;
@@ -331,7 +335,7 @@ fn parse_args() -> Result<Options, UsageError> {
                         return Err(UsageError(format!(
                         "invalid value {text:?} for --group: expected an IPv4 group and \
                              a port, like {}",
-                        find::GROUP
+                        crate::find::GROUP
                     )))
                     }
                 });
@@ -349,7 +353,7 @@ fn parse_args() -> Result<Options, UsageError> {
             )));
         }
         options.find = Some(Find {
-            group: group.unwrap_or(find::GROUP),
+            group: group.unwrap_or(crate::find::GROUP),
             on: on.unwrap_or(std::net::Ipv4Addr::LOCALHOST),
             timeout: timeout.unwrap_or(Duration::from_secs(10)),
         });

@@ -385,3 +385,37 @@ fn find_arguments() {
     testkit::assert_bad_args(EXE, &["--find", "--group", "10.0.0.1:5"], "10.0.0.1:5");
     testkit::assert_bad_args(EXE, &["--find-on", "127.0.0.1"], "--find-on");
 }
+
+#[test]
+fn answer_14_2_lists_every_room_heard_and_joins_the_first() {
+    let group = own_group();
+    let first = announcing(&group, &[]);
+    let second = announcing(&group, &["--encoding", "gbk"]);
+    let done = run(
+        &testkit::example("answer-14-2"),
+        &["--find", "--group", &group],
+        "zoe\nQUIT\n".as_bytes(),
+    );
+    done.expect_code(0);
+    let err = &done.stderr;
+    if !err.contains("2 room(s) heard:\n") {
+        done.fail("did not list two rooms");
+    }
+    let listed: Vec<&str> = err.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(listed.len(), 2, "{err}");
+    // Each room once, with its encoding, whichever was heard first.
+    for (server, encoding) in [(&first, "UTF-8"), (&second, "GBK")] {
+        let line = format!("{} ({encoding})", server.addr);
+        assert!(listed.iter().any(|l| l.ends_with(&line)), "{line} in {err}");
+    }
+    // It joined the first one listed.
+    let first_listed = listed[0]
+        .split_whitespace()
+        .nth(1)
+        .expect("an address in the list");
+    assert!(
+        err.contains(&format!("connected to {first_listed}\n")),
+        "{err}"
+    );
+    assert!(done.stdout.contains("* 欢迎 zoe!"), "{}", done.stdout);
+}
