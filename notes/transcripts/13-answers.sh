@@ -65,3 +65,49 @@ section 13-answer-2-alice
 screen alice2 | normalize
 section 13-answer-2-bob
 screen bob2 | normalize
+
+# Exercise 3. A bad value first: one line naming it, exit 2.
+(cd "$(dirname "$0")/../.." &&
+    CARGO_TARGET_DIR=$(dirname "$BIN") cargo build -q -p async-chat-server --example answer-13-3)
+section 13-answer-3-bad
+status=0
+"$BIN/examples/answer-13-3" --shutdown-timeout 0 2>&1 || status=$?
+echo "(exit status $status)"
+
+# Then the room with a deadline of 1 s: alice on chat-client, carol on nc in a
+# shell of its own, stopped with Ctrl-Z; alice says a line; SIGTERM.
+start flush examples/answer-13-3 127.0.0.1:0 --shutdown-timeout 1
+as_port "$PORT" 9999
+server=${pids[-1]}
+join alice3 alice
+need nc netcat-openbsd
+term carol3 env PS1='$ ' bash --norc --noprofile -i
+enter carol3 "nc 127.0.0.1 $PORT"
+expect carol3 "$greeting"
+enter carol3 carol
+expect carol3 "* carol 加入了聊天室"
+expect alice3 "* carol 加入了聊天室"
+press carol3 C-z
+expect carol3 "Stopped"
+enter alice3 "carol, are you there?"
+expect alice3 "] alice: carol, are you there?"
+kill -s TERM "$server"
+status=0
+wait "$server" || status=$?
+expect alice3 "服务器正在关闭"
+# Back in the foreground, nc prints what waited in its socket; it does not
+# end when the server closes (it still reads the keyboard): Ctrl-C ends it.
+enter carol3 fg
+expect carol3 "服务器正在关闭"
+press carol3 C-c
+expect carol3 '$ ' 2
+
+# The tasks end in any order: their `disconnected` lines are sorted.
+section 13-answer-3-server
+normalize <"$work/flush.out" >"$work/flush.txt"
+grep -v -e ' disconnected$' -e '^every connection closed$' "$work/flush.txt"
+grep ' disconnected$' "$work/flush.txt" | sort
+grep '^every connection closed$' "$work/flush.txt"
+echo "(exit status $status)"
+section 13-answer-3-carol
+screen carol3 | normalize

@@ -48,7 +48,7 @@ use crate::room::{Handle, Inbox, Refusal, Room};
 const SHUTTING_DOWN: &str = "* 服务器正在关闭 (the server is shutting down)\n";
 
 /// How long a shutdown waits for what is queued to reach the members.
-const FLUSH_DEADLINE: Duration = Duration::from_secs(2);
+pub(crate) const FLUSH_DEADLINE: Duration = Duration::from_secs(2);
 
 const HELP: &str = "\
 async-chat-server: the chat room of lesson 04 on tokio (lesson 13)
@@ -123,15 +123,20 @@ pub(crate) fn run() -> anyhow::Result<()> {
         .enable_time()
         .build()
         .context("cannot start the tokio runtime")?;
-    runtime.block_on(serve_room(addr, settings))
+    runtime.block_on(serve_room(addr, settings, FLUSH_DEADLINE))
     // Dropping the runtime here drops every task still running: their
     // sockets close.
 }
 // ANCHOR_END: runtime
 
 // ANCHOR: serve_room
-/// Runs the room until SIGINT or SIGTERM, then shuts it down.
-async fn serve_room(addr: String, settings: Settings) -> anyhow::Result<()> {
+/// Runs the room until SIGINT or SIGTERM, then shuts it down, waiting at
+/// most `flush_deadline` for what is queued to reach the members.
+pub(crate) async fn serve_room(
+    addr: String,
+    settings: Settings,
+    flush_deadline: Duration,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -178,9 +183,9 @@ async fn serve_room(addr: String, settings: Settings) -> anyhow::Result<()> {
     // 4. Wait for every task to end, but not for ever: a member that does
     //    not read must not keep the server from stopping.
     drop(done);
-    match timeout(FLUSH_DEADLINE, all_done.recv()).await {
+    match timeout(flush_deadline, all_done.recv()).await {
         Ok(_) => say!("every connection closed"),
-        Err(_) => say!("closing the connections left after {FLUSH_DEADLINE:?}"),
+        Err(_) => say!("closing the connections left after {flush_deadline:?}"),
     }
     // 5. Return: the runtime is dropped, and with it every task left.
     Ok(())
@@ -408,7 +413,7 @@ async fn answer(
 
 // ANCHOR: chat
 /// Passes a member's lines to the room until it leaves; returns why.
-async fn chat(
+pub(crate) async fn chat(
     reader: &mut BufReader<OwnedReadHalf>,
     room: &Room,
     id: u64,

@@ -101,7 +101,16 @@ fn send_queue(server: SocketAddr, client: SocketAddr) -> u64 {
 /// deadline, not when that member's write would time out.
 #[test]
 fn a_member_that_does_not_read_does_not_hold_up_the_exit() {
-    let mut server = Server::start_with(EXE, &["127.0.0.1:0", "--write-timeout", "60"]);
+    exits_at_the_flush_deadline(EXE, &[], Duration::from_secs(2));
+}
+
+/// `exe` with `args`, a member that does not read and more waiting for it
+/// than its socket holds, as above: on SIGINT the reader hears the notice,
+/// and the server exits 0 when `deadline` is over, saying so, not sooner
+/// and not much later (the write timeout is 60 s).
+fn exits_at_the_flush_deadline(exe: &str, args: &[&str], deadline: Duration) {
+    let args = [&["127.0.0.1:0", "--write-timeout", "60"], args].concat();
+    let mut server = Server::start_with(exe, &args);
     let stalled = testkit::connect_with_small_receive_buffer(server.addr);
     let stalled_addr = stalled.local_addr().expect("local address");
     (&stalled).write_all(b"stalled\n").expect("nick");
@@ -137,13 +146,15 @@ fn a_member_that_does_not_read_does_not_hold_up_the_exit() {
     let done = server.process.wait();
     done.expect_code(0);
     let took = start.elapsed();
+    // Generous: the deadline is a timer, the margin is a busy machine's.
+    let (low, high) = (deadline.mul_f64(0.95), deadline + Duration::from_secs(3));
     assert!(
-        took >= Duration::from_millis(1900) && took < Duration::from_secs(5),
-        "exit took {took:?}: expected the 2 s flush deadline"
+        took >= low && took < high,
+        "exit took {took:?}: expected the {deadline:?} flush deadline"
     );
     if !done
         .stdout
-        .contains("closing the connections left after 2s")
+        .contains(&format!("closing the connections left after {deadline:?}"))
     {
         done.fail("the deadline was not what ended the shutdown");
     }
@@ -254,6 +265,10 @@ mod answer_13_2_is_still_the_room {
         an_absurd_timeout_is_refused_with_the_accepted_range,
         a_gbk_room_reads_and_writes_gbk,
     );
+}
+
+mod answer_13_3_is_still_the_room {
+    testkit::chat_suite!(&testkit::example("answer-13-3"));
 }
 
 #[test]
@@ -451,4 +466,52 @@ fn answer_13_chat_is_the_lessons_with_lines_added() {
         "src/main.rs",
         &["examples/answer-13-1.rs", "examples/answer-13-2.rs"],
     );
+}
+
+/// Exercise 13.3: `--shutdown-timeout 1` ends a shutdown held up by a member
+/// that does not read after 1 s, and 3 s (longer than the lesson's 2 s)
+/// waits 3 s: the flag's value is the deadline, both ways.
+#[test]
+fn answer_13_3_the_shutdown_timeout_bounds_the_flush() {
+    let exe = testkit::example("answer-13-3");
+    exits_at_the_flush_deadline(
+        &exe,
+        &["--shutdown-timeout", "1"],
+        Duration::from_secs(1),
+    );
+    exits_at_the_flush_deadline(
+        &exe,
+        &["--shutdown-timeout", "3"],
+        Duration::from_secs(3),
+    );
+}
+
+/// Without the flag, the answer waits the lesson's 2 s.
+#[test]
+fn answer_13_3_the_default_stays_two_seconds() {
+    exits_at_the_flush_deadline(
+        &testkit::example("answer-13-3"),
+        &[],
+        Duration::from_secs(2),
+    );
+}
+
+/// A value the room would refuse for its own seconds is refused here too:
+/// exit 2, one line quoting it; and `--help` names the flag.
+#[test]
+fn answer_13_3_a_bad_shutdown_timeout_exits_2_naming_it() {
+    let exe = testkit::example("answer-13-3");
+    for bad in ["0", "-1", "3601", "soon", "NaN"] {
+        testkit::assert_bad_args(
+            &exe,
+            &["--shutdown-timeout", bad],
+            &format!("\"{bad}\""),
+        );
+    }
+    testkit::assert_bad_args(&exe, &["--shutdown-timeout"], "--shutdown-timeout");
+    let help = testkit::run(&exe, &["--help"], b"");
+    help.expect_code(0);
+    if !help.stdout.contains("--shutdown-timeout SECS") {
+        help.fail("--help does not name --shutdown-timeout");
+    }
 }
