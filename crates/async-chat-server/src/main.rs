@@ -29,14 +29,14 @@ use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context;
-use course::chat::{self, Command, Nick, Options, Settings, MAX_LINE};
+use course::chat::{self, Beacon, Command, Nick, Options, Settings, MAX_LINE};
 use course::{say, Charset, UsageError};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
-use tokio::time::{sleep, timeout, timeout_at, Instant};
+use tokio::time::{interval, sleep, timeout, timeout_at, Instant, MissedTickBehavior};
 
 // `crate::room` and `crate::chat` are this file's own `room` and `chat`.
 // Lesson 13's exercise answers (examples/answer-13-*.rs) compile this file as
@@ -75,12 +75,17 @@ Options:
       --runtime NAME         current-thread (one thread runs every task) or
                              multi-thread (a thread per CPU)
                              [default: current-thread]
+      --announce             say where the room is, every second, to a
+                             multicast group (lesson 14; TTL 1, out of ADDR's
+                             interface): chat-client --find finds it
+      --group GROUP:PORT     the group to announce on [default: 239.255.14.14:7814]
   -h, --help                 print this help
 
 Example:
   async-chat-server                  # then, in other terminals: chat-client
   async-chat-server 127.0.0.1:0 --max-clients 30
   async-chat-server --runtime multi-thread
+  async-chat-server 10.14.1.1:9999 --announce   # then: chat-client --find --find-on 0.0.0.0
 ";
 
 fn main() -> ExitCode {
@@ -146,11 +151,9 @@ pub(crate) async fn serve_room(
         signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut terminate =
         signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    course::listening_on_with_encoding(
-        listener.local_addr()?,
-        "chat-client",
-        settings.charset,
-    );
+    let local = listener.local_addr()?;
+    let beacon = Beacon::for_room(local, &settings)?;
+    course::listening_on_with_encoding(local, "chat-client", settings.charset);
 
     let room = Arc::new(Room::new(settings.charset));
     // Every task watches `stop`: it turns true when the shutdown starts.
@@ -158,6 +161,10 @@ pub(crate) async fn serve_room(
     // Every task holds a clone of `done`; nothing is ever sent on it.
     // `recv` returns None once all the clones are dropped: all tasks ended.
     let (done, mut all_done) = mpsc::channel::<()>(1);
+    // Lesson 14's --announce: one more task, stopped like the others.
+    if let Some(beacon) = beacon {
+        tokio::spawn(announcer(beacon, stop.clone(), done.clone())?);
+    }
 
     let accepting = accept_loop(&listener, &room, settings, &stop, &done);
     let signals = race(interrupt.recv(), terminate.recv());
@@ -190,6 +197,37 @@ pub(crate) async fn serve_room(
     // 5. Return: the runtime is dropped, and with it every task left.
     Ok(())
     // ANCHOR_END: shutdown
+}
+
+/// Lesson 14's `--announce`: a task, ready to spawn, that sends the beacon
+/// every second until the shutdown begins. Its socket is tokio's now: a send
+/// waits for the socket as a read does, never holding up the thread.
+fn announcer(
+    beacon: Beacon,
+    mut stop: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
+) -> io::Result<impl Future<Output = ()>> {
+    say!("{}", beacon.announcing());
+    // tokio takes a std socket only once it is nonblocking.
+    beacon.socket.set_nonblocking(true)?;
+    let (group, text) = (beacon.group, beacon.text);
+    let socket = UdpSocket::from_std(beacon.socket)?;
+    Ok(async move {
+        let mut every = interval(chat::BEACON_EVERY);
+        // A tick missed on a busy machine is not made up with a burst.
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let sending = async {
+            loop {
+                every.tick().await; // The first tick is at once.
+                if let Err(err) = socket.send_to(text.as_bytes(), group).await {
+                    say!("announce failed: {err}");
+                }
+            }
+        };
+        let _ = race(sending, stopping(&mut stop)).await;
+        say!("stopped announcing on {group}");
+        drop(done); // The shutdown waits for this task too.
+    })
 }
 
 // ANCHOR: race

@@ -515,3 +515,76 @@ fn answer_13_3_a_bad_shutdown_timeout_exits_2_naming_it() {
         help.fail("--help does not name --shutdown-timeout");
     }
 }
+
+// ---- Lesson 14: --announce, a task stopped by the shutdown ----
+
+/// A member of lesson 14's group on loopback, on a port of its own (so that
+/// tests running at once do not hear each other's servers), with a read
+/// timeout; and the `--group` that reaches it.
+fn group_member() -> (std::net::UdpSocket, String) {
+    let group = std::net::Ipv4Addr::new(239, 255, 14, 14);
+    let member = std::net::UdpSocket::bind((group, 0)).expect("bind the group");
+    member
+        .join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
+        .expect("join on loopback");
+    member
+        .set_read_timeout(Some(testkit::TIMEOUT))
+        .expect("timeout");
+    let target = member.local_addr().expect("addr").to_string();
+    (member, target)
+}
+
+/// The beacon names the server's address and encoding and comes from that
+/// address, about once a second; on SIGTERM the task stops with the others:
+/// the shutdown waits for it and ends before its 2 s deadline ("every
+/// connection closed"), and the server exits 0.
+#[test]
+fn announce_names_the_servers_address_and_stops_at_the_shutdown() {
+    let (member, target) = group_member();
+    let args = ["127.0.0.1:0", "--announce", "--group", &target];
+    let mut server = Server::start_with(EXE, &args);
+    let announced = format!("chat-server on {} encoding utf-8", server.addr);
+    server.process.wait_for_stdout(&format!(
+        "announcing on {target} every second: {announced}\n"
+    ));
+    let mut buf = [0; 512];
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        let (n, from) = member.recv_from(&mut buf).expect("a beacon");
+        heard.push(Instant::now());
+        assert_eq!(String::from_utf8_lossy(&buf[..n]), announced);
+        assert_eq!(from.ip(), server.addr.ip());
+    }
+    for pair in heard.windows(2) {
+        let gap = pair[1] - pair[0];
+        let (low, high) = (Duration::from_millis(700), Duration::from_millis(2500));
+        assert!(gap > low && gap < high, "beacons {gap:?} apart");
+    }
+    let start = Instant::now();
+    send_signal(&server, "TERM");
+    let done = server.process.wait();
+    done.expect_code(0);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "exit took {took:?}");
+    let stopped = format!("stopped announcing on {target}\n");
+    if !done.stdout.contains(&stopped) || !done.stdout.contains("every connection closed")
+    {
+        done.fail("the beacon's task did not end with the shutdown");
+    }
+}
+
+/// 0.0.0.0 is every interface: no one address to announce. Exit 2, saying
+/// so, before anything is bound.
+#[test]
+fn announce_refuses_what_it_cannot_announce() {
+    testkit::assert_bad_args(EXE, &["0.0.0.0:0", "--announce"], "0.0.0.0:0");
+    let done = testkit::run(EXE, &["0.0.0.0:0", "--announce"], b"");
+    if !done
+        .stderr
+        .contains("--announce needs the one IPv4 address")
+    {
+        done.fail("the refusal does not say why");
+    }
+    testkit::assert_bad_args(EXE, &["[::1]:0", "--announce"], "[::1]:0");
+    testkit::assert_bad_args(EXE, &["--group", "239.1.1.1:5"], "--group");
+}

@@ -77,40 +77,15 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn run() -> anyhow::Result<()> {
-    // Lesson 14's two options; every other one is the room's (course::chat).
-    let (mut announce, mut group) = (false, None);
-    let Options { addr, settings } = chat::parse_args_with(HELP, |name, args| {
-        match name {
-            "announce" => announce = true,
-            "group" => {
-                group = Some(announce::parse_group(&args.value::<String>("--group")?)?)
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
-    })?;
-
-    // What --announce cannot announce is refused before anything is bound.
-    if group.is_some() && !announce {
-        return Err(course::UsageError("--group is for --announce".into()).into());
-    }
-    if let (true, Ok(typed)) = (announce, addr.parse()) {
-        announce::usable(typed)?;
-    }
+    // The room's options, lesson 14's --announce among them (course::chat).
+    let Options { addr, settings } = chat::parse_args(HELP)?;
     let listener =
         TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    let beacon = match announce {
-        true => Some(announce::prepare(
-            local,
-            group.unwrap_or(announce::GROUP),
-            settings.charset,
-        )?),
-        false => None,
-    };
+    let beacon = chat::Beacon::for_room(local, &settings)?;
     course::listening_on_with_encoding(local, "chat-client", settings.charset);
     if let Some(beacon) = beacon {
-        beacon.start()?;
+        announce::start(beacon)?;
     }
 
     // ANCHOR: accept_loop

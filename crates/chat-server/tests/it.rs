@@ -47,20 +47,11 @@ fn answer_04_chat_is_the_lessons_with_lines_added() {
 
 #[test]
 fn announce_sends_where_to_connect_to_the_group_from_the_servers_address() {
-    let member = socket2::Socket::new(
-        socket2::Domain::IPV4,
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )
-    .expect("socket");
     let group = std::net::Ipv4Addr::new(239, 255, 14, 14);
-    member
-        .bind(&std::net::SocketAddr::from((group, 0)).into())
-        .expect("bind the group");
+    let member = std::net::UdpSocket::bind((group, 0)).expect("bind the group");
     member
         .join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
         .expect("join on loopback");
-    let member: std::net::UdpSocket = member.into();
     member
         .set_read_timeout(Some(testkit::TIMEOUT))
         .expect("timeout");

@@ -10,8 +10,10 @@
 //! compile unicode-normalization.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::cli::{Arg, Args};
@@ -334,6 +336,9 @@ pub struct Settings {
     /// `--encoding`: how text is read from and written to every client, one
     /// charset for the whole room.
     pub charset: Charset,
+    /// `--announce [--group GROUP:PORT]` (lesson 14): the group to send the
+    /// room's beacon to every second, or `None` for no beacon.
+    pub announce: Option<SocketAddrV4>,
 }
 // ANCHOR_END: settings
 
@@ -341,8 +346,8 @@ pub struct Settings {
 pub const MAX_SECONDS: u64 = 3600;
 
 /// Reads a chat server's command line: `[ADDR] [--max-clients N]
-/// [--nick-timeout SECS] [--write-timeout SECS] [--encoding NAME]`, with
-/// `help` for `--help`.
+/// [--nick-timeout SECS] [--write-timeout SECS] [--encoding NAME]
+/// [--announce [--group GROUP:PORT]]`, with `help` for `--help`.
 pub fn parse_args(help: &'static str) -> Result<Options, UsageError> {
     parse_args_with(help, |_, _| Ok(false))
 }
@@ -368,7 +373,9 @@ fn parse(
         nick_timeout: Duration::from_secs(20),
         write_timeout: Duration::from_secs(5),
         charset: Charset::UTF8,
+        announce: None,
     };
+    let (mut announce, mut group) = (false, None);
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("max-clients") => {
@@ -394,6 +401,10 @@ fn parse(
                 let name: String = args.value("--encoding")?;
                 settings.charset = Charset::parse(&name)?;
             }
+            Arg::Long("announce") => announce = true,
+            Arg::Long("group") => {
+                group = Some(parse_group(&args.value::<String>("--group")?)?);
+            }
             Arg::Value(value) if addr.is_none() => {
                 addr = Some(crate::cli::parse_addr(value)?);
             }
@@ -406,10 +417,17 @@ fn parse(
             other => return Err(other.unexpected().into()),
         }
     }
-    Ok(Options {
-        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
-        settings,
-    })
+    let addr = addr.unwrap_or_else(|| DEFAULT_ADDR.to_string());
+    // What --announce cannot announce is refused before anything is bound.
+    // (A name like `localhost:9999` is checked once bound, by `prepare`.)
+    if group.is_some() && !announce {
+        return Err(UsageError("--group is for --announce".into()));
+    }
+    if let (true, Ok(typed)) = (announce, addr.parse()) {
+        announced_ip(typed)?;
+    }
+    settings.announce = announce.then(|| group.unwrap_or(GROUP));
+    Ok(Options { addr, settings })
 }
 
 /// A number of seconds, more than 0 and at most [`MAX_SECONDS`], as typed
@@ -434,6 +452,99 @@ pub fn seconds(raw: &str, name: &str) -> Result<Duration, UsageError> {
                  more than 0 and at most {MAX_SECONDS}"
             ))
         })
+}
+
+/// Lesson 14's group and port for `--announce` (udp-listen's default: it
+/// hears the room).
+pub const GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 14, 14), 7814);
+
+/// How often the beacon goes out.
+pub const BEACON_EVERY: Duration = Duration::from_secs(1);
+
+/// A beacon ready to go (lesson 14): the socket and the words it sends.
+/// Each server sends it every [`BEACON_EVERY`] in its own way: lesson 04's
+/// from a thread, lesson 12's from a timer of its poll loop, lesson 13's
+/// from a task.
+pub struct Beacon {
+    pub socket: UdpSocket,
+    pub group: SocketAddrV4,
+    pub text: String,
+}
+
+/// Parses `--group GROUP:PORT`: an IPv4 multicast address and a port.
+fn parse_group(text: &str) -> Result<SocketAddrV4, UsageError> {
+    match text.parse::<SocketAddrV4>() {
+        Ok(group) if group.ip().is_multicast() && group.port() != 0 => Ok(group),
+        _ => Err(UsageError(format!(
+            "invalid value {text:?} for --group: expected an IPv4 group and a port, \
+             like {GROUP}"
+        ))),
+    }
+}
+
+/// The IP to announce for a server on `addr`: one IPv4 address. 0.0.0.0 is
+/// every interface: which one should announce, and what address would a
+/// client connect to? The user must name one.
+fn announced_ip(addr: SocketAddr) -> Result<Ipv4Addr, UsageError> {
+    match addr.ip() {
+        IpAddr::V4(ip) if !ip.is_unspecified() => Ok(ip),
+        _ => Err(UsageError(format!(
+            "--announce needs the one IPv4 address clients should connect to, not \
+             {addr}: listen on 127.0.0.1 (this machine) or the classroom address"
+        ))),
+    }
+}
+
+// ANCHOR: prepare
+/// A beacon for a server listening on `addr`, sent out of the interface
+/// that has `addr`'s IP: on 127.0.0.1 it stays on this machine, on the
+/// classroom address it reaches the classroom and no further (TTL 1).
+pub fn prepare(
+    addr: SocketAddr,
+    group: SocketAddrV4,
+    charset: Charset,
+) -> anyhow::Result<Beacon> {
+    let ip = announced_ip(addr)?;
+    let socket = UdpSocket::bind((ip, 0)).context("cannot create the beacon's socket")?;
+    let options = socket2::SockRef::from(&socket);
+    options
+        .set_multicast_if_v4(&ip)
+        .with_context(|| format!("cannot send multicast out of {ip}"))?;
+    options
+        .set_multicast_ttl_v4(1)
+        .context("cannot set IP_MULTICAST_TTL")?;
+    let text = format!("chat-server on {addr} encoding {}", charset.flag());
+    Ok(Beacon {
+        socket,
+        group,
+        text,
+    })
+}
+// ANCHOR_END: prepare
+
+impl Beacon {
+    /// The beacon a server on `addr` sends, if its settings ask for one.
+    pub fn for_room(
+        addr: SocketAddr,
+        settings: &Settings,
+    ) -> anyhow::Result<Option<Beacon>> {
+        settings
+            .announce
+            .map(|group| prepare(addr, group, settings.charset))
+            .transpose()
+    }
+
+    /// Sends the beacon once, to the group. On a nonblocking socket (lesson
+    /// 12's) it never waits: WouldBlock then means this one is skipped.
+    pub fn send(&self) -> std::io::Result<usize> {
+        self.socket.send_to(self.text.as_bytes(), self.group)
+    }
+
+    /// The line a server logs as it starts announcing.
+    pub fn announcing(&self) -> String {
+        // BEACON_EVERY is one second.
+        format!("announcing on {} every second: {}", self.group, self.text)
+    }
 }
 
 #[cfg(test)]
@@ -594,5 +705,31 @@ mod tests {
         let err = args(&["--write-timeout", &long]).err().expect("long").0;
         assert!(err.len() < 120, "{err}");
         assert!(args(&["--max-clients", "0"]).is_err());
+    }
+
+    #[test]
+    fn announce_takes_a_group_and_refuses_what_it_cannot_announce() {
+        assert_eq!(args(&[]).expect("ok").settings.announce, None);
+        let plain = args(&["--announce"]).expect("ok").settings.announce;
+        assert_eq!(plain, Some(GROUP));
+        let two = args(&["10.14.1.1:9999", "--announce", "--group", "239.1.2.3:5"]);
+        let group = two.expect("ok").settings.announce;
+        assert_eq!(group, Some("239.1.2.3:5".parse().expect("group")));
+        for (bad, named) in [
+            (&["0.0.0.0:9999", "--announce"][..], "0.0.0.0:9999"),
+            (&["[::1]:9999", "--announce"][..], "[::1]:9999"),
+            (&["--group", "239.1.2.3:5"][..], "--group is for --announce"),
+            (
+                &["--announce", "--group", "10.0.0.1:5"][..],
+                "\"10.0.0.1:5\"",
+            ),
+            (
+                &["--announce", "--group", "239.1.2.3:0"][..],
+                "\"239.1.2.3:0\"",
+            ),
+        ] {
+            let err = args(bad).err().expect(named).0;
+            assert!(err.contains(named), "{err}");
+        }
     }
 }

@@ -73,12 +73,17 @@ Options:
                              for it [default: 5]
       --encoding NAME        utf-8, gbk, gb2312 or gb18030 [default: utf-8]
                              the one encoding of the whole room
+      --announce             say where the room is, every second, to a
+                             multicast group (lesson 14; TTL 1, out of ADDR's
+                             interface): chat-client --find finds it
+      --group GROUP:PORT     the group to announce on [default: 239.255.14.14:7814]
   -h, --help                 print this help
 
 Example:
   poll-chat-server                   # then, in other terminals: chat-client
   poll-chat-server 127.0.0.1:0 --max-clients 30
   poll-chat-server --encoding gbk    # then: chat-client --encoding gbk
+  poll-chat-server 10.14.1.1:9999 --announce   # then: chat-client --find --find-on 0.0.0.0
 ";
 
 fn main() -> ExitCode {
@@ -87,7 +92,8 @@ fn main() -> ExitCode {
 
 // ANCHOR: main_loop
 pub(crate) fn run() -> anyhow::Result<()> {
-    // The same flags as lesson 04's chat-server (course::chat reads them).
+    // The same flags as lesson 04's chat-server (course::chat reads them),
+    // lesson 14's --announce among them.
     let Options { addr, settings } = chat::parse_args(HELP)?;
 
     // A listener from std (which looks names up, like `localhost`), made
@@ -96,11 +102,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
     let mut listener = TcpListener::from_std(listener);
-    course::listening_on_with_encoding(
-        listener.local_addr()?,
-        "chat-client",
-        settings.charset,
-    );
+    let local = listener.local_addr()?;
+    let mut beacon = Announcer::new(chat::Beacon::for_room(local, &settings)?)?;
+    course::listening_on_with_encoding(local, "chat-client", settings.charset);
+    beacon.start();
 
     // The kernel watches every registered socket for us; `poll` waits until
     // one of them is ready, or until the nearest deadline.
@@ -110,8 +115,11 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let mut room = Room::new(listener, poll.registry().try_clone()?, settings);
     let mut events = Events::with_capacity(1024);
     loop {
-        let timeout = room
-            .next_deadline()
+        // The nearest deadline, the beacon's among them, bounds the wait.
+        let timeout = [room.next_deadline(), beacon.due()]
+            .into_iter()
+            .flatten()
+            .min()
             .map(|at| at.saturating_duration_since(Instant::now()));
         if let Err(err) = poll.poll(&mut events, timeout) {
             // A signal arrived while we waited: nothing is wrong, wait again.
@@ -129,9 +137,61 @@ pub(crate) fn run() -> anyhow::Result<()> {
             }
         }
         room.turn();
+        beacon.send_if_due(Instant::now());
     }
 }
 // ANCHOR_END: main_loop
+
+/// Lesson 14's `--announce` on the event loop: the beacon is one more timer
+/// whose deadline bounds `poll`'s wait, and sending it is a nonblocking
+/// `send_to` that never holds up the room.
+struct Announcer {
+    beacon: Option<(chat::Beacon, Instant)>,
+}
+
+impl Announcer {
+    /// Makes the beacon's socket nonblocking; nothing is sent yet.
+    fn new(beacon: Option<chat::Beacon>) -> io::Result<Announcer> {
+        if let Some(beacon) = &beacon {
+            beacon.socket.set_nonblocking(true)?;
+        }
+        let now = Instant::now();
+        Ok(Announcer {
+            beacon: beacon.map(|beacon| (beacon, now)),
+        })
+    }
+
+    /// Says where it announces, and sends the first beacon now.
+    fn start(&mut self) {
+        if let Some((beacon, _)) = &self.beacon {
+            say!("{}", beacon.announcing());
+        }
+        self.send_if_due(Instant::now());
+    }
+
+    /// When the next beacon is due, if there is a beacon.
+    fn due(&self) -> Option<Instant> {
+        self.beacon.as_ref().map(|(_, due)| *due)
+    }
+
+    /// Sends the beacon if its time has come, and sets the next deadline.
+    fn send_if_due(&mut self, now: Instant) {
+        let Some((beacon, due)) = &mut self.beacon else {
+            return;
+        };
+        if now < *due {
+            return;
+        }
+        *due = now + chat::BEACON_EVERY;
+        match beacon.send() {
+            Ok(_) => {}
+            // The socket's send buffer is full (it never is, for one small
+            // datagram a second): skip this beacon rather than wait.
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+            Err(err) => say!("announce failed: {err}"),
+        }
+    }
+}
 
 // ANCHOR: state
 /// Everyone connected, and the listening socket. (`pub(crate)` marks what

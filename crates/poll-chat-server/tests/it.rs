@@ -174,3 +174,68 @@ fn answer_12_3_chat_is_the_lessons_with_lines_added() {
         &["examples/answer-12-3.rs"],
     );
 }
+
+// ---- Lesson 14: --announce, a timer of the poll loop ----
+
+/// A member of lesson 14's group on loopback, on a port of its own (so that
+/// tests running at once do not hear each other's servers), with a read
+/// timeout; and the `--group` that reaches it.
+fn group_member() -> (std::net::UdpSocket, String) {
+    let group = std::net::Ipv4Addr::new(239, 255, 14, 14);
+    let member = std::net::UdpSocket::bind((group, 0)).expect("bind the group");
+    member
+        .join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
+        .expect("join on loopback");
+    member
+        .set_read_timeout(Some(testkit::TIMEOUT))
+        .expect("timeout");
+    let target = member.local_addr().expect("addr").to_string();
+    (member, target)
+}
+
+/// The beacon names the server's address and encoding, comes from that
+/// address, about once a second (the loop's timer, not a spin), while the
+/// room goes on, on its one thread.
+#[test]
+fn announce_is_a_timer_of_the_one_thread_and_names_the_servers_address() {
+    let (member, target) = group_member();
+    let args = ["127.0.0.1:0", "--announce", "--group", &target];
+    let server = Server::start_with(EXE, &args);
+    let announced = format!("chat-server on {} encoding utf-8", server.addr);
+    server.process.wait_for_stdout(&format!(
+        "announcing on {target} every second: {announced}\n"
+    ));
+    let mut buf = [0; 512];
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        let (n, from) = member.recv_from(&mut buf).expect("a beacon");
+        heard.push(Instant::now());
+        assert_eq!(String::from_utf8_lossy(&buf[..n]), announced);
+        assert_eq!(from.ip(), server.addr.ip());
+    }
+    for pair in heard.windows(2) {
+        let gap = pair[1] - pair[0];
+        let (low, high) = (Duration::from_millis(700), Duration::from_millis(2500));
+        assert!(gap > low && gap < high, "beacons {gap:?} apart");
+    }
+    let mut ann = Chatter::join(&server, "ann");
+    ann.send("hello\n");
+    ann.wait_for("ann: hello");
+    assert_eq!(status(server.process.pid(), "Threads"), "1");
+}
+
+/// 0.0.0.0 is every interface: no one address to announce. Exit 2, saying
+/// so, before anything is bound.
+#[test]
+fn announce_refuses_what_it_cannot_announce() {
+    testkit::assert_bad_args(EXE, &["0.0.0.0:0", "--announce"], "0.0.0.0:0");
+    let done = testkit::run(EXE, &["0.0.0.0:0", "--announce"], b"");
+    if !done
+        .stderr
+        .contains("--announce needs the one IPv4 address")
+    {
+        done.fail("the refusal does not say why");
+    }
+    testkit::assert_bad_args(EXE, &["[::1]:0", "--announce"], "[::1]:0");
+    testkit::assert_bad_args(EXE, &["--group", "239.1.1.1:5"], "--group");
+}
