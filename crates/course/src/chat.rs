@@ -3,11 +3,12 @@
 //! (a thread per client), lesson 12's (one thread, an event loop) and lesson
 //! 13's (async tasks) all take from here: the lines the room says, how a
 //! received line becomes text, which nicknames are refused and when two are
-//! the same, the commands, the clock and the command line. A client cannot
-//! tell the servers apart, and `testkit::chat` checks that it can't.
+//! the same, the commands, the clock and the command line, and lesson 14's
+//! beacon (`--announce`), which each server sends in its own way. A client
+//! cannot tell the servers apart, and `testkit::chat` checks that it can't.
 //!
 //! Behind the `chat` feature of this crate, so that only the chat servers
-//! compile unicode-normalization.
+//! compile unicode-normalization and socket2.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
