@@ -59,6 +59,10 @@ Options:
       --encoding NAME          utf-8, gbk, gb2312 or gb18030 [default: utf-8]
       --runtime NAME           current-thread or multi-thread
                                [default: current-thread]
+      --announce               say where the room is, every second, to a
+                               multicast group (lesson 14)
+      --group GROUP:PORT       the group to announce on
+                               [default: 239.255.14.14:7814]
   -h, --help                   print this help
 
 Example:
