@@ -131,7 +131,22 @@ term() {
         tmux -L "$tmux_socket" set-option -g history-limit 5000
     fi
     terms+=" $name"
-    tmux -L "$tmux_socket" new-window -d -t transcript -n "$name" -- "$program" "$@"
+    # The program runs under a small shell that keeps the terminal open for
+    # half a second after it ends: tmux may otherwise mark the pane dead
+    # before it has read the program's last lines (a client's final
+    # "chat-client: error: ..." was lost that way, one run in three). The
+    # trap is a handler, not an ignore, so the program still gets Ctrl-C.
+    # The pane's pid is the shell's; `program_pid NAME` gives the program's.
+    # shellcheck disable=SC2016 # $@ and $? belong to the inner shell.
+    tmux -L "$tmux_socket" new-window -d -t transcript -n "$name" -- \
+        sh -c 'trap : INT TERM; "$@"; status=$?; sleep 0.5; exit "$status"' sh "$program" "$@"
+}
+
+# program_pid NAME: the pid of the program running in terminal NAME.
+program_pid() {
+    local shell
+    shell=$(tmux -L "$tmux_socket" display-message -p -t "transcript:$1" '#{pane_pid}')
+    ps -o pid= --ppid "$shell" | tr -d ' ' | head -n 1
 }
 
 # screen NAME: what terminal NAME shows, trailing blank lines left out.

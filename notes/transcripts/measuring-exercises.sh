@@ -79,7 +79,7 @@ section measuring-terminal
     expect v5t "listening on"
     ADDR=$(screen v5t | sed -n 's/^listening on //p' | head -n 1)
     as_port "${ADDR##*:}" 19534
-    pid=$(tmux -L "$tmux_socket" display-message -p -t transcript:v5t '#{pane_pid}')
+    pid=$(program_pid v5t)
     bench --connections 10 --server-pid "$pid" | sed 's/, server RSS [0-9]* KiB//'
 } >"$work/terminal" 2>&1
 normalize <"$work/terminal"
