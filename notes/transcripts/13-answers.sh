@@ -82,6 +82,8 @@ server=${pids[-1]}
 join alice3 alice
 need nc netcat-openbsd
 term carol3 env PS1='$ ' bash --norc --noprofile -i
+# Type only once the shell asks: a line typed early is echoed before its prompt.
+expect carol3 '$ '
 enter carol3 "nc 127.0.0.1 $PORT"
 expect carol3 "$greeting"
 enter carol3 carol
