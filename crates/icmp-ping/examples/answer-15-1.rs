@@ -76,7 +76,7 @@ fn run() -> anyhow::Result<()> {
     for ttl in 1..=hops {
         // ANCHOR: probe
         // IP_TTL: the hop limit of every packet this socket sends from now on.
-        socket.set_ttl(u32::from(ttl))?;
+        socket.set_ttl_v4(u32::from(ttl))?;
         let sent = Instant::now();
         socket
             .send_to(&echo_request(id, u16::from(ttl)), &dest)
