@@ -186,7 +186,8 @@ pub(crate) async fn serve_room(
     // 3. The notice goes last into every member's outbox; their writers
     //    send what is queued, then close.
     let members = room.close(SHUTTING_DOWN);
-    say!("{which}: shutting down, telling {members} members");
+    let s = if members == 1 { "" } else { "s" };
+    say!("{which}: shutting down, telling {members} member{s}");
     // 4. Wait for every task to end, but not for ever: a member that does
     //    not read must not keep the server from stopping.
     drop(done);

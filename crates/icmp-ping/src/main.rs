@@ -491,10 +491,8 @@ fn print_statistics(host: &str, tally: &Tally, elapsed: Duration) {
         say!("rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms");
     }
     if tally.ignored > 0 {
-        say!(
-            "({} other ICMP packets ignored: not replies to this ping)",
-            tally.ignored
-        );
+        let (n, s) = (tally.ignored, if tally.ignored == 1 { "" } else { "s" });
+        say!("({n} other ICMP packet{s} ignored: not replies to this ping)");
     }
 }
 // ANCHOR_END: statistics

@@ -221,10 +221,7 @@ fn packets_that_are_not_its_replies_are_ignored() {
     let ignored = done
         .stdout
         .lines()
-        .find_map(|l| {
-            l.strip_prefix('(')?
-                .split_once(" other ICMP packets ignored")
-        })
+        .find_map(|l| l.strip_prefix('(')?.split_once(" other ICMP packet"))
         .and_then(|(n, _)| n.parse::<u32>().ok());
     match ignored {
         Some(n) if n >= 13 => {}
