@@ -518,29 +518,13 @@ fn answer_13_3_a_bad_shutdown_timeout_exits_2_naming_it() {
 
 // ---- Lesson 14: --announce, a task stopped by the shutdown ----
 
-/// A member of lesson 14's group on loopback, on a port of its own (so that
-/// tests running at once do not hear each other's servers), with a read
-/// timeout; and the `--group` that reaches it.
-fn group_member() -> (std::net::UdpSocket, String) {
-    let group = std::net::Ipv4Addr::new(239, 255, 14, 14);
-    let member = std::net::UdpSocket::bind((group, 0)).expect("bind the group");
-    member
-        .join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
-        .expect("join on loopback");
-    member
-        .set_read_timeout(Some(testkit::TIMEOUT))
-        .expect("timeout");
-    let target = member.local_addr().expect("addr").to_string();
-    (member, target)
-}
-
 /// The beacon names the server's address and encoding and comes from that
 /// address, about once a second; on SIGTERM the task stops with the others:
 /// the shutdown waits for it and ends before its 2 s deadline ("every
 /// connection closed"), and the server exits 0.
 #[test]
 fn announce_names_the_servers_address_and_stops_at_the_shutdown() {
-    let (member, target) = group_member();
+    let (member, target) = testkit::chat::group_member();
     let args = ["127.0.0.1:0", "--announce", "--group", &target];
     let mut server = Server::start_with(EXE, &args);
     let announced = format!("chat-server on {} encoding utf-8", server.addr);

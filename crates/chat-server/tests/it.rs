@@ -47,15 +47,7 @@ fn answer_04_chat_is_the_lessons_with_lines_added() {
 
 #[test]
 fn announce_sends_where_to_connect_to_the_group_from_the_servers_address() {
-    let group = std::net::Ipv4Addr::new(239, 255, 14, 14);
-    let member = std::net::UdpSocket::bind((group, 0)).expect("bind the group");
-    member
-        .join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
-        .expect("join on loopback");
-    member
-        .set_read_timeout(Some(testkit::TIMEOUT))
-        .expect("timeout");
-    let target = member.local_addr().expect("addr").to_string();
+    let (member, target) = testkit::chat::group_member();
     let server = Server::start_with(
         env!("CARGO_BIN_EXE_chat-server"),
         &[

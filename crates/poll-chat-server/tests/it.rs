@@ -177,28 +177,12 @@ fn answer_12_3_chat_is_the_lessons_with_lines_added() {
 
 // ---- Lesson 14: --announce, a timer of the poll loop ----
 
-/// A member of lesson 14's group on loopback, on a port of its own (so that
-/// tests running at once do not hear each other's servers), with a read
-/// timeout; and the `--group` that reaches it.
-fn group_member() -> (std::net::UdpSocket, String) {
-    let group = std::net::Ipv4Addr::new(239, 255, 14, 14);
-    let member = std::net::UdpSocket::bind((group, 0)).expect("bind the group");
-    member
-        .join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
-        .expect("join on loopback");
-    member
-        .set_read_timeout(Some(testkit::TIMEOUT))
-        .expect("timeout");
-    let target = member.local_addr().expect("addr").to_string();
-    (member, target)
-}
-
 /// The beacon names the server's address and encoding, comes from that
 /// address, about once a second (the loop's timer, not a spin), while the
 /// room goes on, on its one thread.
 #[test]
 fn announce_is_a_timer_of_the_one_thread_and_names_the_servers_address() {
-    let (member, target) = group_member();
+    let (member, target) = testkit::chat::group_member();
     let args = ["127.0.0.1:0", "--announce", "--group", &target];
     let server = Server::start_with(EXE, &args);
     let announced = format!("chat-server on {} encoding utf-8", server.addr);

@@ -944,3 +944,19 @@ pub fn rename_follows_the_join_rules_and_the_room_sees_the_new_name(exe: &str) {
     alice.wait_for("* robert已经离开了 (robert left: QUIT)");
     server.process.wait_for_stdout("Bob is now robert");
 }
+
+/// A member of lesson 14's group on loopback, on a port of its own (so that
+/// tests running at once do not hear each other's servers), with a read
+/// timeout; and the `--group` that reaches it.
+pub fn group_member() -> (std::net::UdpSocket, String) {
+    let group = std::net::Ipv4Addr::new(239, 255, 14, 14);
+    let member = std::net::UdpSocket::bind((group, 0)).expect("bind the group");
+    member
+        .join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
+        .expect("join on loopback");
+    member
+        .set_read_timeout(Some(crate::TIMEOUT))
+        .expect("timeout");
+    let target = member.local_addr().expect("addr").to_string();
+    (member, target)
+}
