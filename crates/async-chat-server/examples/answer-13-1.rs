@@ -64,7 +64,7 @@ mod room {
             let old = std::mem::replace(&mut member.nick, new.clone());
             let notice =
                 self.encode(&format!("* {old} 改名为 {new} ({old} is now {new})\n"));
-            let cut_off = members.deliver(None, notice, self.charset);
+            let cut_off = members.deliver(None, notice, self.charset, true);
             drop(members);
             shut_down(cut_off);
             Ok(Some(old))
@@ -121,7 +121,10 @@ async fn chat(
             // ANCHOR_END: nick_arm
             Command::Say(text) => {
                 say!("{nick}: {}", course::preview(text));
-                room.send(None, &chat::message(nick, text));
+                // Another whole line already read: more messages are on
+                // their way, and the room queues this one (see room.rs).
+                let more_coming = reader.buffer().contains(&b'\n');
+                room.send_now_or_later(None, &chat::message(nick, text), more_coming);
                 wait_for_readers(room).await;
             }
         }

@@ -127,7 +127,10 @@ async fn chat(
             // ANCHOR_END: limit_arm
             Command::Say(text) => {
                 say!("{nick}: {}", course::preview(text));
-                room.send(None, &chat::message(nick, text));
+                // Another whole line already read: more messages are on
+                // their way, and the room queues this one (see room.rs).
+                let more_coming = reader.buffer().contains(&b'\n');
+                room.send_now_or_later(None, &chat::message(nick, text), more_coming);
                 wait_for_readers(room).await;
             }
         }

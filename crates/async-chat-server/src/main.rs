@@ -79,6 +79,8 @@ Options:
                              multicast group (lesson 14; TTL 1, out of ADDR's
                              interface): chat-client --find finds it
       --group GROUP:PORT     the group to announce on [default: 239.255.14.14:7814]
+      --room NAME            the room's name in its beacon, one word: chat-client
+                             --find NAME picks this room among several
   -h, --help                 print this help
 
 Example:
@@ -479,7 +481,10 @@ pub(crate) async fn chat(
             Command::Blank => {}
             Command::Say(text) => {
                 say!("{nick}: {}", course::preview(text));
-                room.send(None, &chat::message(nick, text));
+                // Another whole line already read: more messages are on
+                // their way, and the room queues this one (see room.rs).
+                let more_coming = reader.buffer().contains(&b'\n');
+                room.send_now_or_later(None, &chat::message(nick, text), more_coming);
                 wait_for_readers(room).await;
             }
         }

@@ -42,6 +42,7 @@ macro_rules! chat_suite {
             invalid_utf8_resets_and_half_closes_do_not_hurt_the_room,
             a_client_that_never_reads_is_cut_off_and_the_others_get_everything,
             a_pasted_page_and_a_flood_cut_off_no_reader,
+            a_slow_reader_gets_bursts_and_single_lines_in_order,
             a_nickname_must_come_before_the_deadline_even_byte_by_byte,
             one_over_the_limit_is_told_the_room_is_full,
             two_hundred_join_at_once_and_all_get_the_broadcast,
@@ -406,6 +407,67 @@ pub fn a_pasted_page_and_a_flood_cut_off_no_reader(exe: &str) {
         );
     }
     hearing.join().expect("the paster's own lines");
+}
+
+/// A reader with a small receive buffer, so that what the room sends it
+/// often waits in its outbox, gets every line in the order sent, whether the
+/// line came in a burst (many lines in one write) or alone. A server that
+/// writes a lone line to the socket at once (lessons 12 and 13) must not let
+/// it overtake the lines still waiting for that reader.
+pub fn a_slow_reader_gets_bursts_and_single_lines_in_order(exe: &str) {
+    let server = Server::start(exe);
+    let slow = crate::connect_with_small_receive_buffer(server.addr);
+    let mut slow = Chatter {
+        reader: BufReader::new(slow.try_clone().expect("clone")),
+        writer: slow,
+    };
+    assert!(slow.line().starts_with("连接成功!"));
+    slow.send("slow\n");
+    slow.wait_for("* slow 加入了聊天室");
+    // It reads slowly: a millisecond's pause after each line.
+    let reading = thread::spawn(move || {
+        let mut order = Vec::new();
+        for _ in 0..1000 {
+            let line = slow.line();
+            if line.contains("] talker: done") {
+                break;
+            }
+            if let Some(rest) = line.split("] talker: #").nth(1) {
+                let number = rest.split(' ').next().unwrap_or_default();
+                order.push(number.parse::<usize>().expect("a line number"));
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        order
+    });
+    let Chatter { reader, mut writer } = Chatter::join(&server, "talker");
+    let mut ears = Chatter {
+        reader,
+        writer: writer.try_clone().expect("clone"),
+    };
+    let hearing = thread::spawn(move || ears.wait_for("] talker: done").len());
+
+    // 40 rounds: a burst of 8 lines of 1,000 bytes in one write, then a
+    // moment later one short line on its own.
+    let long = "b".repeat(1000);
+    let mut number = 0;
+    for _ in 0..40 {
+        let burst: String = (number..number + 8)
+            .map(|n| format!("#{n} {long}\n"))
+            .collect();
+        writer.write_all(burst.as_bytes()).expect("burst");
+        number += 8;
+        thread::sleep(Duration::from_millis(2));
+        writer
+            .write_all(format!("#{number} alone\n").as_bytes())
+            .expect("line");
+        number += 1;
+    }
+    writer.write_all(b"done\n").expect("done");
+    let order = reading.join().expect("the slow reader");
+    let expected: Vec<usize> = (0..number).collect();
+    assert!(order == expected, "lines lost or out of order: {order:?}");
+    hearing.join().expect("the talker's own lines");
 }
 
 /// `--nick-timeout 1`: a client trickling a byte every 200 ms is cut off
