@@ -96,9 +96,7 @@ impl Outbox {
         let _ = self.sender.send(Arc::clone(message));
         true
     }
-}
 
-impl Outbox {
     /// Nothing is queued and nothing is in the writer task's hands: every
     /// byte pushed so far is in the socket.
     fn is_empty(&self) -> bool {
