@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lesson 14 on one machine: two udp-listen members of the lesson's group on
 # loopback and the beacons of udp-beacon; a listener that hears nothing; a
-# broadcast on loopback. (The classroom itself, several hosts in network
+# broadcast on loopback; chat-server --announce found by chat-client --find,
+# one room, then two, then a room by name. (The classroom itself, several hosts in network
 # namespaces, is scripts/test-classroom: it needs root.)
 # shellcheck source=notes/transcripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -65,3 +66,44 @@ section 14-find-client
 group <"$work/alice.out"
 section 14-announce-listen
 head -n 3 "$work/heard.out" | group
+
+# Two rooms on one group: --find lists both and joins the first heard. Which
+# is heard first depends on when each beacon goes out; so that the
+# transcript is the same every run, the second room starts once the client
+# has heard the first, well within the 1.5 s the client listens on.
+start room1 chat-server 127.0.0.1:0 --announce --group "239.255.14.14:$group_port"
+as_port "$PORT" 9999
+wait_for "$work/room1.out" "announcing on"
+# find_then NAME ARGS...: a chat-client --find ARGS... as NAME (stderr in
+# $work/NAME.err), and a second room started once it has heard room1; the
+# second room's options are in $second.
+find_then() {
+    local name=$1
+    shift
+    printf '%s\nQUIT\n' "$name" |
+        "$BIN/chat-client" --find "$@" --group "239.255.14.14:$group_port" \
+            >"$work/$name.out" 2>"$work/$name.err" &
+    local client=$!
+    pids+=("$client")
+    wait_for "$work/$name.err" "found chat-server on"
+    # shellcheck disable=SC2086 # $second is a list of words.
+    start room2 chat-server 127.0.0.1:0 --announce --group "239.255.14.14:$group_port" $second
+    as_port "$PORT" 9998
+    wait "$client" || echo "(exit status $?)" >>"$work/$name.err"
+    stop room2
+}
+second="--encoding gbk"
+find_then zoe
+section 14-find-two
+group <"$work/zoe.err"
+# By name: the room of chat-server --room lab2, whichever is heard first.
+second="--room lab2"
+find_then yan lab2
+section 14-find-named
+group <"$work/yan.err"
+# A name that nobody announces: what was heard, and exit 1.
+"$BIN/chat-client" --find lab9 --find-timeout 2 --group "239.255.14.14:$group_port" \
+    </dev/null >"$work/lab9.out" 2>&1 || echo "(exit status $?)" >>"$work/lab9.out"
+stop room1
+section 14-find-missing
+group <"$work/lab9.out"

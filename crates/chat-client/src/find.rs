@@ -1,10 +1,11 @@
-// `--find` (lesson 14): instead of an address typed by hand, wait for a
-// chat server's beacon (`chat-server --announce`) on a multicast group, and
-// connect to the address it announces.
+// `--find` (lesson 14): instead of an address typed by hand, listen for the
+// beacons of chat servers (`chat-server --announce`) on a multicast group,
+// and connect to the address one of them announces.
 //
 // (Plain comments, not `//!`: lesson 14's exercise answer includes this file
 // word for word, and include! takes no inner doc comments.)
 
+use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::time::{Duration, Instant};
@@ -14,7 +15,12 @@ use course::Charset;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// The lesson's group and port, where `chat-server --announce` sends.
-pub const GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 14, 14), 7814);
+pub use course::chat::GROUP;
+
+/// How long `--find` goes on listening after the first room it hears. Each
+/// room sends its beacon every second (course::chat::BEACON_EVERY), so in a
+/// second and a half every room that is running has been heard.
+pub const MORE: Duration = Duration::from_millis(1500);
 
 /// A chat server that announced itself.
 pub struct Found {
@@ -22,18 +28,77 @@ pub struct Found {
     pub addr: SocketAddr,
     /// The room's encoding, as announced.
     pub charset: Charset,
+    /// The room's name (`chat-server --room NAME`), if it has one.
+    pub room: Option<String>,
+    /// Where the beacon came from.
+    pub from: SocketAddr,
 }
 
-/// Waits, at most `timeout`, for the first chat server's beacon on `group`,
-/// joined on the interface with the address `on`.
+impl Found {
+    /// True if `wanted` (the ROOM of `--find ROOM`) is this room's name or
+    /// the host:port it announces.
+    pub fn is(&self, wanted: &str) -> bool {
+        self.room.as_deref() == Some(wanted)
+            || wanted
+                .parse::<SocketAddr>()
+                .is_ok_and(|addr| addr == self.addr)
+    }
+}
+
+/// `127.0.0.1:9998 (room lab2, encoding GBK)`.
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (", self.addr)?;
+        if let Some(room) = &self.room {
+            write!(f, "room {room}, ")?;
+        }
+        write!(f, "encoding {})", self.charset.name())
+    }
+}
+
+// ANCHOR: choose
+/// Waits, at most `timeout`, for the room `wanted` names; or, with no
+/// `wanted`, for the first room, then [`MORE`] for the others. Every room
+/// heard is listed once, in the order heard.
 pub fn find(
     group: SocketAddrV4,
     on: Ipv4Addr,
     timeout: Duration,
+    wanted: Option<&str>,
 ) -> anyhow::Result<Found> {
     let socket = join(group, on)?;
-    next(&socket, Instant::now() + timeout)?.ok_or_else(|| nobody(group, timeout))
+    let mut rooms: Vec<Found> = Vec::new();
+    let mut deadline = Instant::now() + timeout;
+    while let Some(room) = next(&socket, deadline)? {
+        // A room is heard again every second: it is listed the first time.
+        if rooms.iter().any(|known| known.addr == room.addr) {
+            continue;
+        }
+        eprintln!("found chat-server on {room}, announced from {}", room.from);
+        match wanted {
+            Some(wanted) if room.is(wanted) => return Ok(room),
+            // The first room: the others have a little longer to speak.
+            None if rooms.is_empty() => deadline = Instant::now() + MORE,
+            _ => {}
+        }
+        rooms.push(room);
+    }
+    if let Some(wanted) = wanted {
+        return Err(not_heard(wanted, group, timeout, &rooms));
+    }
+    if rooms.len() > 1 {
+        eprintln!(
+            "{} rooms heard: joining the first (`--find ROOM` picks one)",
+            rooms.len()
+        );
+    }
+    // The first heard, if any was.
+    rooms
+        .into_iter()
+        .next()
+        .ok_or_else(|| nobody(group, timeout))
 }
+// ANCHOR_END: choose
 
 // ANCHOR: find
 /// Joins `group` on the interface with the address `on` (0.0.0.0: the one
@@ -92,15 +157,8 @@ pub(crate) fn next(
         // Anyone on the network can send to the group: only a well-formed
         // beacon that announces its sender's own address is believed, so no
         // datagram can send us to a third host.
-        match beacon(&buf[..n]) {
-            Some(found) if found.addr.ip() == from.ip() => {
-                eprintln!(
-                    "found chat-server on {} (encoding {}), announced from {from}",
-                    found.addr,
-                    found.charset.name()
-                );
-                return Ok(Some(found));
-            }
+        match beacon(&buf[..n], from) {
+            Some(found) if found.addr.ip() == from.ip() => return Ok(Some(found)),
             Some(found) => eprintln!(
                 "(ignored: {from} announced {}, which is not its own address)",
                 found.addr
@@ -110,15 +168,28 @@ pub(crate) fn next(
     }
 }
 
-/// Reads `chat-server on ADDR encoding NAME`, or nothing.
-fn beacon(bytes: &[u8]) -> Option<Found> {
+/// Reads `chat-server on ADDR encoding NAME`, with ` room ROOM` after it
+/// if the room has a name, or nothing. A name that no chat server would
+/// send (spaces, control or invisible characters, too long: see
+/// course::chat::is_room_name) makes it no beacon at all, so a stranger's
+/// bytes never reach the terminal.
+fn beacon(bytes: &[u8], from: SocketAddr) -> Option<Found> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let (addr, encoding) = text
+    let (addr, rest) = text
         .strip_prefix("chat-server on ")?
         .split_once(" encoding ")?;
+    let (encoding, room) = match rest.split_once(" room ") {
+        Some((encoding, room)) if course::chat::is_room_name(room) => {
+            (encoding, Some(room.to_string()))
+        }
+        Some(_) => return None,
+        None => (rest, None),
+    };
     Some(Found {
         addr: addr.parse().ok()?,
         charset: Charset::parse(encoding).ok()?,
+        room,
+        from,
     })
 }
 // ANCHOR_END: find
@@ -132,5 +203,26 @@ pub(crate) fn nobody(group: SocketAddrV4, timeout: Duration) -> anyhow::Error {
          network (and were you joined on that network's interface: --find-on)? A \
          firewall, or a Wi-Fi network that isolates its clients, drops multicast",
         timeout.as_secs_f64()
+    )
+}
+
+/// `--find ROOM`, and ROOM was not heard in time: the rooms that were, so
+/// that a mistyped name shows at once.
+fn not_heard(
+    wanted: &str,
+    group: SocketAddrV4,
+    timeout: Duration,
+    rooms: &[Found],
+) -> anyhow::Error {
+    if rooms.is_empty() {
+        return nobody(group, timeout);
+    }
+    let heard: Vec<String> = rooms.iter().map(Found::to_string).collect();
+    anyhow::anyhow!(
+        "no room {wanted} announced itself on {group} within {} s\n\
+         chat-client: hint: the rooms heard: {}. Check ROOM (a room's --room \
+         name, or its host:port), or leave it out to join the first",
+        timeout.as_secs_f64(),
+        heard.join("; ")
     )
 }

@@ -27,10 +27,6 @@ use course::{Charset, UsageError};
 
 mod find;
 
-// `crate::find` is this file's own `find` module. Lesson 14's exercise answer
-// (examples/answer-14-2.rs) compiles this file as a module and brings a
-// `find` of its own, so it is named from the crate root.
-
 /// Where the chat server listens by default (the seed's port).
 const DEFAULT_ADDR: &str = "127.0.0.1:9999";
 
@@ -44,22 +40,25 @@ const HELP: &str = "\
 chat-client: join a chat room (lesson 04)
 
 Usage: chat-client [ADDR] [--encoding NAME]
-       chat-client --find [--find-on IP] [--find-timeout SECS] [--group GROUP:PORT]
+       chat-client --find [ROOM] [--find-on IP] [--find-timeout SECS] [--group GROUP:PORT]
 
 The first line you type is your nickname; every other line goes to the
 room. /who lists who is here; QUIT (or the end of input, Ctrl-D) leaves.
 
 Arguments:
   ADDR  host:port of the chat server [default: 127.0.0.1:9999]
+  ROOM  with --find: the room to join, by its name (chat-server --room NAME)
+        or the host:port it announces; a word of its own (--find lab2)
 
 Options:
       --encoding NAME   utf-8, gbk, gb2312 or gb18030 [default: utf-8]
                         must match the chat server's --encoding
-      --find            wait for a `chat-server --announce` and connect to it
-                        (lesson 14), in the encoding it announces
+      --find            wait for the rooms that `chat-server --announce` (lesson
+                        14), list those heard in 1.5 s, and join the first (or
+                        ROOM), in the encoding it announces
       --find-on IP      the interface that listens, by its address
                         [default: 127.0.0.1]; 0.0.0.0: the routing table's pick
-      --find-timeout SECS   how long to wait for a server [default: 10]
+      --find-timeout SECS   how long to wait for a room [default: 10]
       --group GROUP:PORT    where servers announce [default: 239.255.14.14:7814]
   -h, --help            print this help
 
@@ -68,6 +67,7 @@ Example:
   printf 'alice\\nhello everyone\\n' | chat-client 127.0.0.1:9999
   chat-client --encoding gbk         # against chat-server --encoding gbk
   chat-client --find --find-on 0.0.0.0   # the classroom's announced server
+  chat-client --find lab2            # the room of chat-server --announce --room lab2
 ";
 
 /// What the command line asked for.
@@ -86,13 +86,15 @@ struct Find {
     group: std::net::SocketAddrV4,
     on: std::net::Ipv4Addr,
     timeout: Duration,
+    /// ROOM: a room's name or host:port, or `None` for the first heard.
+    room: Option<String>,
 }
 
 fn main() -> ExitCode {
     course::main(run)
 }
 
-pub(crate) fn run() -> anyhow::Result<()> {
+fn run() -> anyhow::Result<()> {
     let Options {
         mut addr,
         mut charset,
@@ -101,8 +103,14 @@ pub(crate) fn run() -> anyhow::Result<()> {
     } = parse_args()?;
     // Lesson 14: the address (and the room's encoding) from a beacon, as if
     // typed.
-    if let Some(Find { group, on, timeout }) = find {
-        let found = crate::find::find(group, on, timeout)?;
+    if let Some(Find {
+        group,
+        on,
+        timeout,
+        room,
+    }) = find
+    {
+        let found = find::find(group, on, timeout, room.as_deref())?;
         addr = found.addr.to_string();
         if !charset_given {
             charset = found.charset;
@@ -300,7 +308,7 @@ fn lost_server(why: &str) -> ! {
 /// Reads the command line into [`Options`].
 fn parse_args() -> Result<Options, UsageError> {
     let mut args = Args::from_env(HELP);
-    let mut addr = None;
+    let mut positional = None;
     let mut options = Options {
         addr: DEFAULT_ADDR.to_string(),
         charset: Charset::UTF8,
@@ -328,41 +336,49 @@ fn parse_args() -> Result<Options, UsageError> {
                 timeout = Some(Duration::from_secs_f64(secs));
             }
             Arg::Long("group") => {
-                let text: String = args.value("--group")?;
-                group = Some(match text.parse::<std::net::SocketAddrV4>() {
-                    Ok(g) if g.ip().is_multicast() && g.port() != 0 => g,
-                    _ => {
-                        return Err(UsageError(format!(
-                        "invalid value {text:?} for --group: expected an IPv4 group and \
-                             a port, like {}",
-                        crate::find::GROUP
-                    )))
-                    }
-                });
+                group = Some(course::chat::parse_group(
+                    &args.value::<String>("--group")?,
+                )?)
             }
-            Arg::Value(value) if addr.is_none() => {
-                addr = Some(course::cli::parse_addr(value)?);
-            }
+            // ADDR, or with --find the ROOM: which, once all are read.
+            Arg::Value(value) if positional.is_none() => positional = Some(value),
             other => return Err(other.unexpected().into()),
         }
     }
     if find {
-        if let Some(addr) = addr {
-            return Err(UsageError(format!(
-                "{addr} and --find: give an address, or find one, not both"
-            )));
-        }
         options.find = Some(Find {
-            group: group.unwrap_or(crate::find::GROUP),
+            group: group.unwrap_or(find::GROUP),
             on: on.unwrap_or(std::net::Ipv4Addr::LOCALHOST),
             timeout: timeout.unwrap_or(Duration::from_secs(10)),
+            room: positional.map(room).transpose()?,
         });
     } else if on.is_some() || group.is_some() || timeout.is_some() {
         return Err(UsageError(
             "--find-on, --find-timeout and --group are for --find".into(),
         ));
-    } else if let Some(addr) = addr {
-        options.addr = addr;
+    } else if let Some(addr) = positional {
+        options.addr = course::cli::parse_addr(addr)?;
     }
     Ok(options)
+}
+
+/// The ROOM of `--find ROOM`: a name `chat-server --room` accepts, or a
+/// host:port.
+fn room(value: std::ffi::OsString) -> Result<String, UsageError> {
+    match value.into_string() {
+        Ok(room)
+            if course::chat::is_room_name(&room)
+                || room.parse::<std::net::SocketAddr>().is_ok() =>
+        {
+            Ok(room)
+        }
+        Ok(room) => Err(UsageError(format!(
+            "invalid value {} for ROOM: expected a room's name (one word, as \
+             chat-server --room gave it) or its host:port",
+            course::preview(&room)
+        ))),
+        Err(raw) => Err(UsageError(format!(
+            "invalid value {raw:?} for ROOM: not valid text"
+        ))),
+    }
 }

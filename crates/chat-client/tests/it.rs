@@ -348,6 +348,11 @@ fn a_beacon_for_another_host_or_garbage_is_passed_over() {
         &b"\xff\xfe garbage"[..],
         b"chat-server on 127.0.0.1:1",
         b"chat-server on 127.0.0.2:9999 encoding utf-8",
+        // From its own address, but with a room name no chat-server sends:
+        // no beacon at all, and its bytes never reach the terminal.
+        b"chat-server on 127.0.0.1:1 encoding utf-8 room \x1b[2Jbad",
+        b"chat-server on 127.0.0.1:1 encoding utf-8 room two words",
+        b"chat-server on 127.0.0.1:1 encoding utf-8 room \xe2\x80\xaelab",
     ] {
         forger.send_to(fake, target).expect("send");
     }
@@ -364,6 +369,11 @@ fn a_beacon_for_another_host_or_garbage_is_passed_over() {
         err.contains(&format!("connected to {}", server.addr)),
         "{err}"
     );
+    assert!(!err.contains("127.0.0.1:1 ("), "{err}");
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -377,45 +387,167 @@ fn find_with_no_server_is_exit_1_with_a_hint() {
     testkit::assert_fails(&done, "no chat server announced itself", Some("Wi-Fi"));
 }
 
+/// The `found chat-server on ...` lines a client printed, in order.
+fn found_lines(err: &str) -> Vec<&str> {
+    err.lines().filter(|l| l.starts_with("found ")).collect()
+}
+
+/// The address a `found chat-server on ADDR (...` line names.
+fn found_addr(line: &str) -> &str {
+    line.split_whitespace()
+        .nth(3)
+        .expect("found chat-server on ADDR")
+}
+
+#[test]
+fn find_lists_every_room_heard_once_and_joins_the_first() {
+    let group = own_group();
+    let first = announcing(&group, &[]);
+    let second = announcing(&group, &["--encoding", "gbk", "--room", "lab2"]);
+    let done = run(EXE, &["--find", "--group", &group], b"zoe\nQUIT\n");
+    done.expect_code(0);
+    let err = &done.stderr;
+    // Each room once, however many of its beacons came in the 1.5 s, in
+    // whichever order they were heard.
+    let found = found_lines(err);
+    assert_eq!(found.len(), 2, "{err}");
+    for (server, label) in [
+        (&first, "(encoding UTF-8)"),
+        (&second, "(room lab2, encoding GBK)"),
+    ] {
+        let line = format!(
+            "found chat-server on {} {label}, announced from",
+            server.addr
+        );
+        assert!(
+            found.iter().any(|l| l.starts_with(&line)),
+            "{line} in {err}"
+        );
+    }
+    assert!(
+        err.contains("2 rooms heard: joining the first (`--find ROOM` picks one)\n"),
+        "{err}"
+    );
+    let joined = format!("connected to {}\n", found_addr(found[0]));
+    assert!(err.contains(&joined), "{joined} in {err}");
+    assert!(done.stdout.contains("* 欢迎 zoe!"), "{}", done.stdout);
+}
+
+#[test]
+fn find_room_joins_the_room_of_that_name_or_address() {
+    let group = own_group();
+    let first = announcing(&group, &["--room", "lab1"]);
+    let second = announcing(&group, &["--encoding", "gbk", "--room", "三班"]);
+    for (wanted, server) in [
+        ("三班".to_string(), &second),
+        ("lab1".to_string(), &first),
+        (second.addr.to_string(), &second),
+    ] {
+        let done = run(
+            EXE,
+            &["--find", &wanted, "--group", &group],
+            "小明\nQUIT\n".as_bytes(),
+        );
+        done.expect_code(0);
+        let err = &done.stderr;
+        let joined = format!("connected to {}\n", server.addr);
+        assert!(err.contains(&joined), "--find {wanted}: {joined} in {err}");
+        // It stops listening at the room it wants: nothing is listed after it.
+        let found = found_lines(err);
+        assert_eq!(found_addr(found[found.len() - 1]), server.addr.to_string());
+        assert!(done.stdout.contains("* 欢迎 小明!"), "{}", done.stdout);
+    }
+}
+
+#[test]
+fn find_room_that_nobody_announces_is_exit_1_naming_the_rooms_heard() {
+    let group = own_group();
+    let server = announcing(&group, &["--room", "lab1"]);
+    let done = run(
+        EXE,
+        &["--find", "lab9", "--group", &group, "--find-timeout", "2"],
+        b"",
+    );
+    let heard = format!(
+        "the rooms heard: {} (room lab1, encoding UTF-8)",
+        server.addr
+    );
+    testkit::assert_fails(&done, "no room lab9 announced itself", Some(&heard));
+    // No room at all: the classroom's usual reasons.
+    let silent = own_group();
+    let done = run(
+        EXE,
+        &[
+            "--find",
+            "lab9",
+            "--group",
+            &silent,
+            "--find-timeout",
+            "0.3",
+        ],
+        b"",
+    );
+    testkit::assert_fails(&done, "no chat server announced itself", Some("Wi-Fi"));
+}
+
+#[test]
+fn room_is_for_announce_and_a_plain_name() {
+    let server = beside(EXE, "chat-server");
+    testkit::assert_bad_args(&server, &["--room", "lab2"], "--room is for --announce");
+    for bad in ["two words", "lab\u{1b}[2J", &"x".repeat(33)] {
+        let done = run(&server, &["--announce", "--room", bad], b"");
+        done.expect_code(2);
+        let lines: Vec<&str> = done.stderr.lines().collect();
+        if lines.len() != 1
+            || !lines[0].contains("for --room: expected 1 to 32 characters")
+        {
+            done.fail("expected one stderr line about --room");
+        }
+        assert!(!done.stderr.contains('\u{1b}'), "{:?}", done.stderr);
+    }
+}
+
 #[test]
 fn find_arguments() {
-    testkit::assert_bad_args(EXE, &["127.0.0.1:9999", "--find"], "127.0.0.1:9999");
+    testkit::assert_bad_args(EXE, &["--find", "two words"], "\"two words\" for ROOM");
+    testkit::assert_bad_args(EXE, &["--find", "lab1", "lab2"], "lab2");
+    testkit::assert_bad_args(EXE, &["lab2"], "lab2");
     testkit::assert_bad_args(EXE, &["--find", "--find-on", "lo"], "lo");
     testkit::assert_bad_args(EXE, &["--find", "--find-timeout", "0"], "0");
     testkit::assert_bad_args(EXE, &["--find", "--group", "10.0.0.1:5"], "10.0.0.1:5");
     testkit::assert_bad_args(EXE, &["--find-on", "127.0.0.1"], "--find-on");
 }
 
+/// Exercise 2's answer: a room comes in with its first beacon, and goes when
+/// its beacons stop, 3 s later; a room that goes on announcing stays.
 #[test]
-fn answer_14_2_lists_every_room_heard_and_joins_the_first() {
+fn answer_14_2_watches_rooms_come_and_go() {
     let group = own_group();
-    let first = announcing(&group, &[]);
-    let second = announcing(&group, &["--encoding", "gbk"]);
-    let done = run(
+    let mut watcher = Process::spawn(
         &testkit::example("answer-14-2"),
-        &["--find", "--group", &group],
-        "zoe\nQUIT\n".as_bytes(),
+        &["--group", &group, "--for", "8"],
     );
+    watcher.wait_for_stdout("watching for 8 s; a room not heard for 3 s is gone\n");
+    let stays = announcing(&group, &[]);
+    let goes = announcing(&group, &["--room", "lab2"]);
+    let came = |server: &Server, label: &str| format!("+ {} {label}\n", server.addr);
+    watcher.wait_for_stdout(&came(&stays, "(encoding UTF-8)"));
+    let goes_label = format!("{} (room lab2, encoding UTF-8)", goes.addr);
+    watcher.wait_for_stdout(&format!("+ {goes_label}\n"));
+    let stopped = std::time::Instant::now();
+    drop(goes);
+    watcher.wait_for_stdout(&format!("- {goes_label}: not heard for 3 s\n"));
+    // Not before 3 s of silence (its last beacon may be up to a second
+    // older than the stop).
+    assert!(stopped.elapsed() >= std::time::Duration::from_secs(2));
+    let done = watcher.wait();
     done.expect_code(0);
-    let err = &done.stderr;
-    if !err.contains("2 room(s) heard:\n") {
-        done.fail("did not list two rooms");
-    }
-    let listed: Vec<&str> = err.lines().filter(|l| l.starts_with("  ")).collect();
-    assert_eq!(listed.len(), 2, "{err}");
-    // Each room once, with its encoding, whichever was heard first.
-    for (server, encoding) in [(&first, "UTF-8"), (&second, "GBK")] {
-        let line = format!("{} ({encoding})", server.addr);
-        assert!(listed.iter().any(|l| l.ends_with(&line)), "{line} in {err}");
-    }
-    // It joined the first one listed.
-    let first_listed = listed[0]
-        .split_whitespace()
-        .nth(1)
-        .expect("an address in the list");
-    assert!(
-        err.contains(&format!("connected to {first_listed}\n")),
-        "{err}"
+    let out = &done.stdout;
+    assert_eq!(out.matches("+ ").count(), 2, "{out}");
+    assert_eq!(out.matches("- ").count(), 1, "{out}");
+    let end = format!(
+        "1 room(s) here at the end: {} (encoding UTF-8)\n",
+        stays.addr
     );
-    assert!(done.stdout.contains("* 欢迎 zoe!"), "{}", done.stdout);
+    assert!(out.ends_with(&end), "{out}");
 }

@@ -340,6 +340,12 @@ pub struct Settings {
     /// `--announce [--group GROUP:PORT]` (lesson 14): the group to send the
     /// room's beacon to every second, or `None` for no beacon.
     pub announce: Option<SocketAddrV4>,
+    /// `--room NAME` (lesson 14, with `--announce`): the room's name in its
+    /// beacon, so that `chat-client --find NAME` can pick it among several.
+    /// `'static` because it is read once, from the command line, and lives
+    /// as long as the program: that keeps `Settings` `Copy`, as every server
+    /// passes it around by value.
+    pub room: Option<&'static str>,
 }
 // ANCHOR_END: settings
 
@@ -348,7 +354,7 @@ pub const MAX_SECONDS: u64 = 3600;
 
 /// Reads a chat server's command line: `[ADDR] [--max-clients N]
 /// [--nick-timeout SECS] [--write-timeout SECS] [--encoding NAME]
-/// [--announce [--group GROUP:PORT]]`, with `help` for `--help`.
+/// [--announce [--group GROUP:PORT] [--room NAME]]`, with `help` for `--help`.
 pub fn parse_args(help: &'static str) -> Result<Options, UsageError> {
     parse_args_with(help, |_, _| Ok(false))
 }
@@ -375,8 +381,9 @@ fn parse(
         write_timeout: Duration::from_secs(5),
         charset: Charset::UTF8,
         announce: None,
+        room: None,
     };
-    let (mut announce, mut group) = (false, None);
+    let (mut announce, mut group, mut room) = (false, None, None);
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("max-clients") => {
@@ -406,6 +413,9 @@ fn parse(
             Arg::Long("group") => {
                 group = Some(parse_group(&args.value::<String>("--group")?)?);
             }
+            Arg::Long("room") => {
+                room = Some(parse_room(args.value::<String>("--room")?)?)
+            }
             Arg::Value(value) if addr.is_none() => {
                 addr = Some(crate::cli::parse_addr(value)?);
             }
@@ -424,10 +434,15 @@ fn parse(
     if group.is_some() && !announce {
         return Err(UsageError("--group is for --announce".into()));
     }
+    if room.is_some() && !announce {
+        return Err(UsageError("--room is for --announce".into()));
+    }
     if let (true, Ok(typed)) = (announce, addr.parse()) {
         announced_ip(typed)?;
     }
     settings.announce = announce.then(|| group.unwrap_or(GROUP));
+    // Read once, kept for the rest of the program (see `Settings::room`).
+    settings.room = room.map(|name| &*name.leak());
     Ok(Options { addr, settings })
 }
 
@@ -443,16 +458,21 @@ pub fn seconds(raw: &str, name: &str) -> Result<Duration, UsageError> {
         .and_then(|value| Duration::try_from_secs_f64(value).ok())
         .filter(|d| !d.is_zero() && *d <= Duration::from_secs(MAX_SECONDS))
         .ok_or_else(|| {
-            let shown = if raw.chars().count() > 20 {
-                format!("{}...", raw.chars().take(20).collect::<String>())
-            } else {
-                raw.to_string()
-            };
             UsageError(format!(
-                "invalid value {shown:?} for {name}: expected seconds, \
-                 more than 0 and at most {MAX_SECONDS}"
+                "invalid value {:?} for {name}: expected seconds, \
+                 more than 0 and at most {MAX_SECONDS}",
+                cut(raw)
             ))
         })
+}
+
+/// What was typed, cut short after 20 characters: an error stays one line.
+fn cut(raw: &str) -> String {
+    if raw.chars().count() > 20 {
+        format!("{}...", raw.chars().take(20).collect::<String>())
+    } else {
+        raw.to_string()
+    }
 }
 
 /// Lesson 14's group and port for `--announce` (udp-listen's default: it
@@ -461,6 +481,32 @@ pub const GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 14, 14
 
 /// How often the beacon goes out.
 pub const BEACON_EVERY: Duration = Duration::from_secs(1);
+
+/// The longest `--room` name, in characters.
+pub const MAX_ROOM: usize = 32;
+
+/// True for a name `--room` accepts, and so the only kind of room name a
+/// chat server puts in its beacon: 1 to [`MAX_ROOM`] characters, no spaces
+/// (the beacon's words are separated by spaces), nothing that is a control
+/// character or drawn as nothing ([`is_hidden`]). `chat-client --find`
+/// passes over a beacon whose name is not one: no peer's bytes reach a
+/// student's terminal as they are.
+pub fn is_room_name(name: &str) -> bool {
+    (1..=MAX_ROOM).contains(&name.chars().count())
+        && !name.chars().any(|c| c.is_whitespace() || is_hidden(c))
+}
+
+/// Parses `--room NAME` (see [`is_room_name`]).
+fn parse_room(name: String) -> Result<String, UsageError> {
+    if is_room_name(&name) {
+        return Ok(name);
+    }
+    Err(UsageError(format!(
+        "invalid value {:?} for --room: expected 1 to {MAX_ROOM} characters, \
+         without spaces or control characters, like lab2",
+        cut(&name)
+    )))
+}
 
 /// A beacon ready to go (lesson 14): the socket and the words it sends.
 /// Each server sends it every [`BEACON_EVERY`] in its own way: lesson 04's
@@ -472,8 +518,9 @@ pub struct Beacon {
     pub text: String,
 }
 
-/// Parses `--group GROUP:PORT`: an IPv4 multicast address and a port.
-fn parse_group(text: &str) -> Result<SocketAddrV4, UsageError> {
+/// Parses `--group GROUP:PORT`: an IPv4 multicast address and a port. (Also
+/// `chat-client --find`'s.)
+pub fn parse_group(text: &str) -> Result<SocketAddrV4, UsageError> {
     match text.parse::<SocketAddrV4>() {
         Ok(group) if group.ip().is_multicast() && group.port() != 0 => Ok(group),
         _ => Err(UsageError(format!(
@@ -504,6 +551,7 @@ pub fn prepare(
     addr: SocketAddr,
     group: SocketAddrV4,
     charset: Charset,
+    room: Option<&str>,
 ) -> anyhow::Result<Beacon> {
     let ip = announced_ip(addr)?;
     let socket = UdpSocket::bind((ip, 0)).context("cannot create the beacon's socket")?;
@@ -514,7 +562,12 @@ pub fn prepare(
     options
         .set_multicast_ttl_v4(1)
         .context("cannot set IP_MULTICAST_TTL")?;
-    let text = format!("chat-server on {addr} encoding {}", charset.flag());
+    let mut text = format!("chat-server on {addr} encoding {}", charset.flag());
+    // The room's name last, and only if it has one: a client that knows
+    // nothing of names still reads the rest.
+    if let Some(room) = room {
+        text = format!("{text} room {room}");
+    }
     Ok(Beacon {
         socket,
         group,
@@ -531,7 +584,7 @@ impl Beacon {
     ) -> anyhow::Result<Option<Beacon>> {
         settings
             .announce
-            .map(|group| prepare(addr, group, settings.charset))
+            .map(|group| prepare(addr, group, settings.charset, settings.room))
             .transpose()
     }
 
@@ -732,5 +785,48 @@ mod tests {
             let err = args(bad).err().expect(named).0;
             assert!(err.contains(named), "{err}");
         }
+    }
+
+    #[test]
+    fn room_names_a_room_in_its_beacon_and_only_a_plain_one() {
+        let named = args(&["--announce", "--room", "三班"])
+            .expect("ok")
+            .settings;
+        assert_eq!(named.room, Some("三班"));
+        assert_eq!(args(&["--announce"]).expect("ok").settings.room, None);
+        let max = "班".repeat(MAX_ROOM);
+        assert!(args(&["--announce", "--room", &max]).is_ok());
+        let err = args(&["--room", "lab2"]).err().expect("no --announce").0;
+        assert_eq!(err, "--room is for --announce");
+        let long = "x".repeat(MAX_ROOM + 1);
+        for bad in [
+            "",
+            "lab 2",
+            "lab\t2",
+            "lab\u{1b}[2J",
+            "lab\u{202E}2",
+            "a\u{3000}b",
+            &long,
+        ] {
+            let err = args(&["--announce", "--room", bad]).err().expect(bad).0;
+            assert!(err.starts_with("invalid value \""), "{err}");
+            assert!(err.contains("for --room: expected 1 to 32"), "{err}");
+            assert!(!err.chars().any(is_hidden), "{err:?}");
+            assert!(err.len() < 140, "{err}");
+        }
+        assert!(is_room_name("lab-2.A"));
+    }
+
+    #[test]
+    fn the_beacon_names_the_room_last_if_it_has_a_name() {
+        let addr = "127.0.0.1:9999".parse().expect("addr");
+        let plain = prepare(addr, GROUP, Charset::UTF8, None).expect("beacon");
+        assert_eq!(plain.text, "chat-server on 127.0.0.1:9999 encoding utf-8");
+        let gbk = Charset::parse("gbk").expect("gbk");
+        let named = prepare(addr, GROUP, gbk, Some("lab2")).expect("beacon");
+        assert_eq!(
+            named.text,
+            "chat-server on 127.0.0.1:9999 encoding gbk room lab2"
+        );
     }
 }

@@ -77,6 +77,8 @@ Options:
                              multicast group (lesson 14; TTL 1, out of ADDR's
                              interface): chat-client --find finds it
       --group GROUP:PORT     the group to announce on [default: 239.255.14.14:7814]
+      --room NAME            the room's name in its beacon, one word: chat-client
+                             --find NAME picks this room among several
   -h, --help                 print this help
 
 Example:
