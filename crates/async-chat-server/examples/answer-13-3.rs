@@ -63,6 +63,7 @@ Options:
                                multicast group (lesson 14)
       --group GROUP:PORT       the group to announce on
                                [default: 239.255.14.14:7814]
+      --room NAME              the room's name in its beacon, one word
   -h, --help                   print this help
 
 Example:

@@ -163,9 +163,9 @@ impl Member {
     ///
     /// A write at once costs one system call and no task switch: in a room
     /// whose members keep up, that is most deliveries (lesson 13's
-    /// benchmark). Only when nothing waits in the outbox, or this message
-    /// would overtake those. The socket is nonblocking, so the write never
-    /// waits, with the room's lock held or not.
+    /// benchmark). Only when nothing waits in the outbox: this message
+    /// would overtake what does. The socket is nonblocking, so the write
+    /// never waits, with the room's lock held or not.
     fn give(&self, message: &Message, at_once: bool) -> bool {
         if at_once && self.outbox.is_empty() {
             match (&*self.socket).write(message) {
