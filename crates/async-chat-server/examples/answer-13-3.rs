@@ -18,9 +18,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use course::chat::{self, Options};
-use course::UsageError;
 
 /// Lesson 13's server (src/main.rs), compiled here as a module. It finds
 /// `chat` and `room` at the crate root: both are the lesson's own, below.
@@ -57,7 +55,8 @@ Options:
       --write-timeout SECS     longest a client may take to receive what
                                waits for it [default: 5]
       --encoding NAME          utf-8, gbk, gb2312 or gb18030 [default: utf-8]
-      --runtime NAME           current-thread or multi-thread
+      --runtime NAME           current-thread or multi-thread (a build
+                               with --features multi-thread)
                                [default: current-thread]
       --announce               say where the room is, every second, to a
                                multicast group (lesson 14)
@@ -84,17 +83,7 @@ fn run() -> anyhow::Result<()> {
     let Options { addr, settings } = chat::parse_args_with(HELP, |name, args| {
         match name {
             "runtime" => {
-                let value: String = args.value("--runtime")?;
-                multi_thread = match value.as_str() {
-                    "current-thread" => false,
-                    "multi-thread" => true,
-                    _ => {
-                        return Err(UsageError(format!(
-                            "invalid value {value:?} for --runtime: \
-                             expected current-thread or multi-thread"
-                        )))
-                    }
-                };
+                multi_thread = lesson::runtime_flag(&args.value::<String>("--runtime")?)?;
             }
             // ANCHOR: flag_arm
             // The new option, read as the room reads its own seconds: more
@@ -111,16 +100,7 @@ fn run() -> anyhow::Result<()> {
         Ok(true)
     })?;
     // The runtime as the lesson builds it.
-    let mut builder = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    let runtime = builder
-        .enable_io()
-        .enable_time()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let runtime = lesson::runtime(multi_thread)?;
     // ANCHOR: serve
     // The lesson's room, with this deadline for the flush where the
     // lesson's `run` gives FLUSH_DEADLINE.

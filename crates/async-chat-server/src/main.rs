@@ -73,7 +73,8 @@ Options:
       --encoding NAME        utf-8, gbk, gb2312 or gb18030 [default: utf-8]
                              the one encoding of the whole room
       --runtime NAME         current-thread (one thread runs every task) or
-                             multi-thread (a thread per CPU)
+                             multi-thread (a thread per CPU; needs a build
+                             with --features multi-thread)
                              [default: current-thread]
       --announce             say where the room is, every second, to a
                              multicast group (lesson 14; TTL 1, out of ADDR's
@@ -86,7 +87,7 @@ Options:
 Example:
   async-chat-server                  # then, in other terminals: chat-client
   async-chat-server 127.0.0.1:0 --max-clients 30
-  async-chat-server --runtime multi-thread
+  cargo run -p async-chat-server --features multi-thread -- --runtime multi-thread
   async-chat-server 10.14.1.1:9999 --announce   # then: chat-client --find --find-on 0.0.0.0
 ";
 
@@ -102,37 +103,50 @@ pub(crate) fn run() -> anyhow::Result<()> {
         if name != "runtime" {
             return Ok(false);
         }
-        let value: String = args.value("--runtime")?;
-        multi_thread = match value.as_str() {
-            "current-thread" => false,
-            "multi-thread" => true,
-            _ => {
-                return Err(UsageError(format!(
-                    "invalid value {value:?} for --runtime: \
-                     expected current-thread or multi-thread"
-                )))
-            }
-        };
+        multi_thread = runtime_flag(&args.value::<String>("--runtime")?)?;
         Ok(true)
     })?;
-
-    // The runtime built by hand: #[tokio::main] does the same, but needs
-    // tokio's macros. One thread by default: a classroom's room is a few
-    // dozen people, one core serves them, and every task then runs on the
-    // thread that polls the sockets.
-    let mut builder = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    let runtime = builder
-        .enable_io()
-        .enable_time()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let runtime = runtime(multi_thread)?;
     runtime.block_on(serve_room(addr, settings, FLUSH_DEADLINE))
     // Dropping the runtime here drops every task still running: their
     // sockets close.
+}
+
+/// Reads `--runtime NAME`: true for multi-thread.
+pub(crate) fn runtime_flag(value: &str) -> Result<bool, UsageError> {
+    match value {
+        "current-thread" => Ok(false),
+        "multi-thread" if cfg!(feature = "multi-thread") => Ok(true),
+        // tokio's rt-multi-thread is a feature of this package, off by
+        // default: a second less on a student's first build.
+        "multi-thread" => Err(UsageError(
+            "--runtime multi-thread needs the multi-thread feature: cargo run \
+             -p async-chat-server --features multi-thread -- --runtime multi-thread"
+                .into(),
+        )),
+        _ => Err(UsageError(format!(
+            "invalid value {value:?} for --runtime: \
+             expected current-thread or multi-thread"
+        ))),
+    }
+}
+
+/// The runtime built by hand: #[tokio::main] does the same, but needs
+/// tokio's macros. One thread by default: a classroom's room is a few
+/// dozen people, one core serves them, and every task then runs on the
+/// thread that polls the sockets.
+pub(crate) fn runtime(multi_thread: bool) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = match multi_thread {
+        // Only in a build with the multi-thread feature (runtime_flag).
+        #[cfg(feature = "multi-thread")]
+        true => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    builder
+        .enable_io()
+        .enable_time()
+        .build()
+        .context("cannot start the tokio runtime")
 }
 // ANCHOR_END: runtime
 

@@ -191,6 +191,7 @@ fn half_lines_and_a_silent_member_hold_up_nobody() {
 }
 
 /// A field of /proc/PID/status, like `Threads`.
+#[cfg(feature = "multi-thread")]
 fn status(pid: u32, field: &str) -> String {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
     status
@@ -200,11 +201,29 @@ fn status(pid: u32, field: &str) -> String {
         .unwrap_or_else(|| panic!("no {field} in {status}"))
 }
 
+/// A runtime nobody knows is a bad argument; so is `--runtime
+/// multi-thread` in a build without the multi-thread feature, with the
+/// command that builds it.
+#[test]
+fn an_unknown_or_unbuilt_runtime_is_a_bad_argument() {
+    testkit::assert_bad_args(EXE, &["--runtime", "green"], "green");
+    if cfg!(not(feature = "multi-thread")) {
+        let done = testkit::run(EXE, &["--runtime", "multi-thread"], b"");
+        done.expect_code(2);
+        let said = done.stderr.trim_end();
+        assert!(
+            said.contains("--features multi-thread") && !said.contains('\n'),
+            "{said:?}"
+        );
+    }
+}
+
 /// `--runtime multi-thread` serves the same room on more threads, and shuts
-/// down the same way; a runtime nobody knows is a bad argument.
+/// down the same way. Only in a build with the feature: `.ci/run` runs
+/// these tests with `--features multi-thread`.
+#[cfg(feature = "multi-thread")]
 #[test]
 fn the_multi_thread_runtime_serves_the_same_room() {
-    testkit::assert_bad_args(EXE, &["--runtime", "green"], "green");
     let mut server =
         Server::start_with(EXE, &["127.0.0.1:0", "--runtime", "multi-thread"]);
     let mut alice = Chatter::join(&server, "alice");
@@ -281,6 +300,7 @@ fn answer_13_1_rename_follows_the_join_rules_and_the_room_sees_the_new_name() {
 /// Two renames at once to the same free name, from two tasks (on the
 /// multi-thread runtime, two threads): the check and the change are under
 /// one lock, so exactly one gets it and the other is told it is taken.
+#[cfg(feature = "multi-thread")]
 #[test]
 fn answer_13_1_two_members_racing_for_one_name_do_not_both_get_it() {
     let server = Server::start_with(
