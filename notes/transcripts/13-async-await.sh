@@ -42,7 +42,7 @@ wait_for "$work/server.out" " connected" 3
 kill -s INT "$server"
 status=0
 wait "$server" || status=$?
-for who in alice bob; do expect "$who" "chat-client: error:"; done
+for who in alice bob; do expect "$who" "chat-client: the server shut down"; done
 # nc does not end when the server closes: it still reads the keyboard.
 expect carol "服务器正在关闭"
 press carol C-c

@@ -44,8 +44,9 @@ use tokio::time::{interval, sleep, timeout, timeout_at, Instant, MissedTickBehav
 // the crate root; the few items marked `pub(crate)` are what they borrow.
 use crate::room::{Handle, Inbox, Refusal, Room};
 
-/// What every member hears when the server shuts down, as its last line.
-const SHUTTING_DOWN: &str = "* 服务器正在关闭 (the server is shutting down)\n";
+// What every member hears when the server shuts down, as its last line
+// (course::chat's, which chat-client knows).
+use course::chat::SHUTTING_DOWN;
 
 /// How long a shutdown waits for what is queued to reach the members.
 pub(crate) const FLUSH_DEADLINE: Duration = Duration::from_secs(2);

@@ -22,6 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use course::chat::SHUTTING_DOWN;
 use course::cli::{Arg, Args};
 use course::{Charset, UsageError};
 
@@ -265,6 +266,9 @@ fn receive(
     // Keeps a character cut between two reads whole (see course::Decoder).
     let mut decoder = charset.decoder();
     let mut out = io::stdout();
+    // The last whole line, and the one on its way: a close right after
+    // lesson 13's shutdown notice is the end of the visit.
+    let (mut last, mut line) = (String::new(), String::new());
     loop {
         let n = match stream.read(&mut buf) {
             Ok(n) => n,
@@ -279,6 +283,10 @@ fn receive(
             if visit.over() {
                 return Ok(());
             }
+            if last == SHUTTING_DOWN.trim_end() {
+                eprintln!("chat-client: the server shut down");
+                std::process::exit(0);
+            }
             lost_server("the server closed the connection");
         }
         // A server can send anything: control characters are shown as
@@ -287,6 +295,7 @@ fn receive(
         let text = decoder.decode(&buf[..n]);
         out.write_all(course::printable_lines(&text).as_bytes())?;
         out.flush()?;
+        remember_last_line(&text, &mut last, &mut line);
         if visit.spoke.load(Ordering::SeqCst) {
             visit.answered.store(true, Ordering::SeqCst);
         }
@@ -296,6 +305,19 @@ fn receive(
     }
 }
 // ANCHOR_END: receive
+
+/// Keeps the last whole line of what came so far in `last`, and the part
+/// of the next one in `line`, at most a short line's worth: only the
+/// shutdown notice is ever compared with it.
+fn remember_last_line(text: &str, last: &mut String, line: &mut String) {
+    for c in text.chars() {
+        if c == '\n' {
+            *last = std::mem::take(line);
+        } else if line.len() < 128 {
+            line.push(c);
+        }
+    }
+}
 
 /// The server went away while we were still in the room. The sending
 /// thread may be waiting for a line from the keyboard, so the receiving

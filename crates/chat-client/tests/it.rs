@@ -115,6 +115,31 @@ fn a_server_that_goes_away_is_reported_and_exits_1() {
     }
 }
 
+/// Lesson 13's server tells every member it is shutting down before it
+/// closes (here on SIGINT): the client shows the notice and ends with 0, as
+/// after QUIT, not as a server that went away.
+#[test]
+fn a_server_that_says_it_is_shutting_down_ends_the_visit_with_0() {
+    let server = Server::start(&beside(EXE, "async-chat-server"));
+    let mut erin = join(&server, "erin");
+    let pid = server.process.pid().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-s", "INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(kill.success(), "kill -s INT {pid}: {kill}");
+    let done = erin.wait();
+    done.expect_code(0);
+    if !done
+        .stdout
+        .contains("* 服务器正在关闭 (the server is shutting down)\n")
+        || !done.stderr.contains("chat-client: the server shut down")
+        || done.stderr.contains("error")
+    {
+        done.fail("should show the notice and end without an error");
+    }
+}
+
 #[test]
 fn piped_input_to_a_full_room_is_refused_and_exits_1() {
     let server = Server::start_with(

@@ -50,6 +50,11 @@ pub const HINT: &str = "* /who lists who is here, QUIT leaves\n";
 /// To a member who said `QUIT`, as the last line.
 pub const BYE: &str = "* 再见 (bye)\n";
 
+/// To every member when the server shuts down (lesson 13's graceful
+/// shutdown), as the last line before the connection closes. chat-client
+/// knows it: a close after it is the end of the visit, not a failure.
+pub const SHUTTING_DOWN: &str = "* 服务器正在关闭 (the server is shutting down)\n";
+
 /// To a member whose line was longer than [`MAX_LINE`]: it went to nobody.
 pub fn line_too_long() -> String {
     format!("! line too long (over {MAX_LINE} bytes): not sent\n")
